@@ -1,0 +1,76 @@
+import type { z } from "zod";
+import { majority, redisSentinelSpecSchema, type RedisSentinelConfig } from "./schema";
+import { DEFAULT_REPLICA_PRIORITY } from "./defaults";
+
+/** One thing wrong with a spec: where, what was given, and what to do instead. */
+export interface SpecProblem {
+  /** Dotted field path, such as `sentinel.quorum` or `topology.replicaPriority[1]`. */
+  readonly path: string;
+  /** The value given there, as text; `(hidden)` under `auth`, where a value may be a secret. */
+  readonly value: string;
+  /** What is wrong and how to fix it. */
+  readonly message: string;
+}
+
+/** Thrown for an invalid spec. Its message lists every problem, one a line. */
+export class SpecError extends Error {
+  constructor(readonly problems: readonly SpecProblem[]) {
+    super(
+      `Invalid Redis Sentinel spec (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p.path} = ${p.value}: ${p.message}`).join("\n"),
+    );
+    this.name = "SpecError";
+  }
+}
+
+/**
+ * Validates a spec and applies every default. Throws one `SpecError` that lists every problem.
+ *
+ * @example
+ * const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+ * config.sentinel.quorum; // 2
+ */
+export function parseSpec(input: unknown): RedisSentinelConfig {
+  const result = redisSentinelSpecSchema.safeParse(input, { reportInput: true });
+  if (!result.success) throw new SpecError(result.error.issues.map(toProblem));
+  const spec = result.data;
+  const n = spec.topology.nodeCount;
+  return {
+    ...spec,
+    topology: {
+      ...spec.topology,
+      replicaPriority: spec.topology.replicaPriority ?? Array.from({ length: n }, () => DEFAULT_REPLICA_PRIORITY),
+    },
+    sentinel: { ...spec.sentinel, quorum: spec.sentinel.quorum ?? majority(n) },
+  };
+}
+
+function toProblem(issue: z.core.$ZodIssue): SpecProblem {
+  let path = formatPath(issue.path);
+  let message = issue.message;
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys;
+    path = keys.map((k) => formatPath([...issue.path, k])).join(", ");
+    message = `unknown field${keys.length === 1 ? "" : "s"}. Check the spelling; the fields are listed in the README's spec reference`;
+  }
+  const value = formatValue(issue);
+  // Under auth a value may be a secret pasted in by mistake: never echo it.
+  const hidden = issue.path[0] === "auth" && value !== "(missing)";
+  return { path, value: hidden ? "(hidden)" : value, message };
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "(spec)";
+  return path.reduce<string>(
+    (out, key) => (typeof key === "number" ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    "",
+  );
+}
+
+function formatValue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return "(present)";
+  const input = (issue as { input?: unknown }).input;
+  if (input === undefined) return "(missing)";
+  const text = JSON.stringify(input) ?? String(input);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,310 @@
+import { z } from "zod";
+import {
+  DEFAULT_DOWN_AFTER_MILLISECONDS,
+  DEFAULT_FAILOVER_TIMEOUT_MILLISECONDS,
+  DEFAULT_MASTER_NAME,
+  DEFAULT_MAXMEMORY,
+  DEFAULT_MAXMEMORY_POLICY,
+  DEFAULT_MIN_REPLICAS_MAX_LAG,
+  DEFAULT_MIN_REPLICAS_TO_WRITE,
+  DEFAULT_NODE_COUNT,
+  DEFAULT_PARALLEL_SYNCS,
+  DEFAULT_REDIS_PORT,
+  DEFAULT_SAVE_RULES,
+  DEFAULT_SENTINEL_PORT,
+  MAX_NODE_COUNT,
+} from "./defaults";
+import { parseSize } from "./size";
+
+const int = (field: string) => z.number({ error: `${field} must be a whole number` }).int(`${field} must be a whole number`);
+const port = (field: string) =>
+  int(field).min(1, `${field} must be a TCP port from 1 to 65535`).max(65535, `${field} must be a TCP port from 1 to 65535`);
+const absolutePath = (field: string) =>
+  z
+    .string()
+    .regex(/^\/[^\s"'\\]*$/, `${field} must be an absolute path without spaces or quotes, such as /etc/redis-ha/notify.sh`);
+
+/** Where the Redis password lives. The spec never holds the password itself. */
+const secretReference = z.discriminatedUnion(
+  "source",
+  [
+    z.strictObject({
+      source: z.literal("env"),
+      /** Environment variable that holds the password when the boot script runs. */
+      name: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name such as REDIS_PASSWORD"),
+    }),
+    z.strictObject({
+      source: z.literal("file"),
+      /** File that holds the password (and nothing else) when the boot script runs. */
+      path: absolutePath("the secret file"),
+    }),
+  ],
+  {
+    error: (issue) =>
+      typeof issue.input === "string"
+        ? 'a literal password is not accepted: the spec holds a reference to where the secret lives. Use { source: "env", name: "REDIS_PASSWORD" } or { source: "file", path: "/run/secrets/redis-password" }'
+        : 'must be { source: "env", name: "REDIS_PASSWORD" } or { source: "file", path: "/run/secrets/redis-password" }',
+  },
+);
+
+const topology = z
+  .strictObject({
+    /** Nodes in the cluster, each running one Redis server and one Sentinel. Odd, at least 3. @default 3 */
+    nodeCount: int("nodeCount")
+      .min(3, "a Sentinel cluster needs at least 3 nodes so that a majority survives one failure. Use 3, 5 or 7")
+      .max(MAX_NODE_COUNT, `at most ${MAX_NODE_COUNT} nodes are supported. Use 3, 5 or 7`)
+      .refine((n) => n % 2 === 1, "must be odd, so that the sentinels always form a majority. Use 3, 5 or 7")
+      .default(DEFAULT_NODE_COUNT),
+    /** Zero-based index of the node that starts as master. @default 0 */
+    initialMaster: int("initialMaster").min(0, "must be a node index from 0").default(0),
+    /** Name the sentinels monitor the master under. @default "mymaster" */
+    masterName: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, "use 1 to 64 letters, digits, '.', '_' or '-', such as spoke-redis")
+      .default(DEFAULT_MASTER_NAME),
+    /**
+     * `replica-priority` per node, one entry per node. Lower is promoted first; 0 means never promoted.
+     * @default 100 on every node
+     */
+    replicaPriority: z.array(int("replicaPriority").min(0, "must be 0 (never promoted) or more")).optional(),
+  })
+  .prefault({});
+
+const sentinel = z
+  .strictObject({
+    /** Sentinel port. @default 26379 */
+    port: port("port").default(DEFAULT_SENTINEL_PORT),
+    /** Sentinels that must agree the master is down. At least a majority of the nodes. @default majority */
+    quorum: int("quorum").optional(),
+    /** @default 5000 */
+    downAfterMilliseconds: int("downAfterMilliseconds")
+      .min(100, "must be at least 100 ms; 5000 is the usual value")
+      .default(DEFAULT_DOWN_AFTER_MILLISECONDS),
+    /** Must be greater than downAfterMilliseconds. @default 10000 */
+    failoverTimeout: int("failoverTimeout").min(1, "must be positive").default(DEFAULT_FAILOVER_TIMEOUT_MILLISECONDS),
+    /** @default 1 */
+    parallelSyncs: int("parallelSyncs").min(1, "must be at least 1").default(DEFAULT_PARALLEL_SYNCS),
+    /** Script Sentinel runs on every warning-level event (`sentinel notification-script`). */
+    notificationScript: absolutePath("notificationScript").optional(),
+    /** Script Sentinel runs when the master changes (`sentinel client-reconfig-script`). */
+    clientReconfigScript: absolutePath("clientReconfigScript").optional(),
+  })
+  .prefault({});
+
+const evictionPolicies = [
+  "noeviction",
+  "allkeys-lru",
+  "allkeys-lfu",
+  "allkeys-random",
+  "volatile-lru",
+  "volatile-lfu",
+  "volatile-random",
+  "volatile-ttl",
+] as const;
+
+const bindAddress = z
+  .union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address, such as 127.0.0.1" })
+  .refine(
+    (a) => a !== "0.0.0.0" && a !== "::",
+    "binding every interface exposes Redis wherever the node has an address. The node's own address is always bound; list only extra addresses, such as 127.0.0.1",
+  );
+
+const redis = z
+  .strictObject({
+    /** Redis port. @default 6379 */
+    port: port("port").default(DEFAULT_REDIS_PORT),
+    /** Addresses bound besides the node's own address, which is always bound. @default [] */
+    extraBindAddresses: z.array(bindAddress).default([]),
+    /** @default true */
+    protectedMode: z.boolean().default(true),
+    persistence: z
+      .strictObject({
+        /** RDB snapshot rules (`save <seconds> <changes>`); an empty list turns snapshots off. @default 900/1, 300/10, 60/10000 */
+        save: z
+          .array(
+            z.strictObject({
+              seconds: int("seconds").min(1, "must be at least 1"),
+              changes: int("changes").min(1, "must be at least 1"),
+            }),
+          )
+          .default(DEFAULT_SAVE_RULES.map((r) => ({ ...r }))),
+        /** @default true */
+        stopWritesOnBgsaveError: z.boolean().default(true),
+        /** @default true */
+        rdbCompression: z.boolean().default(true),
+        /** @default "dump.rdb" */
+        dbFilename: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]+$/, "must be a plain file name such as dump.rdb")
+          .default("dump.rdb"),
+        /** Append-only file. @default true */
+        appendOnly: z.boolean().default(true),
+        /** @default "everysec" */
+        appendFsync: z
+          .enum(["always", "everysec", "no"], { error: 'must be "always", "everysec" or "no"' })
+          .default("everysec"),
+      })
+      .prefault({}),
+    replication: z
+      .strictObject({
+        /** @default false */
+        disklessSync: z.boolean().default(false),
+        /** Seconds. @default 5 */
+        disklessSyncDelay: int("disklessSyncDelay").min(0, "must be 0 or more seconds").default(5),
+        /** Seconds. @default 10 */
+        pingReplicaPeriod: int("pingReplicaPeriod").min(1, "must be at least 1 second").default(10),
+        /** Seconds; must be greater than pingReplicaPeriod. @default 60 */
+        timeout: int("timeout").min(1, "must be at least 1 second").default(60),
+        /** 0 turns the check off. @default 1 */
+        minReplicasToWrite: int("minReplicasToWrite")
+          .min(0, "must be 0 (off) or more")
+          .default(DEFAULT_MIN_REPLICAS_TO_WRITE),
+        /** Seconds. @default 10 */
+        minReplicasMaxLag: int("minReplicasMaxLag").min(1, "must be at least 1 second").default(DEFAULT_MIN_REPLICAS_MAX_LAG),
+      })
+      .prefault({}),
+    memory: z
+      .strictObject({
+        /** A Redis size: bytes, or a number with k, kb, m, mb, g or gb. @default "2gb" */
+        maxmemory: z
+          .string({ error: 'must be a size string such as "512mb" or "2gb"' })
+          .refine((s) => (parseSize(s) ?? 0) > 0, 'must be a size string above zero such as "512mb" or "2gb"')
+          .default(DEFAULT_MAXMEMORY),
+        /** @default "allkeys-lru" */
+        policy: z
+          .enum(evictionPolicies, { error: `must be one of ${evictionPolicies.join(", ")}` })
+          .default(DEFAULT_MAXMEMORY_POLICY),
+      })
+      .prefault({}),
+    clients: z
+      .strictObject({
+        /** @default 10000 */
+        maxclients: int("maxclients").min(1, "must be at least 1").default(10000),
+        /** Idle client timeout in seconds; 0 never closes idle clients. @default 300 */
+        timeout: int("timeout").min(0, "must be 0 (never) or more seconds").default(300),
+        /** Seconds. @default 300 */
+        tcpKeepalive: int("tcpKeepalive").min(0, "must be 0 (off) or more seconds").default(300),
+      })
+      .prefault({}),
+    /** @default "notice" */
+    loglevel: z
+      .enum(["debug", "verbose", "notice", "warning"], { error: 'must be "debug", "verbose", "notice" or "warning"' })
+      .default("notice"),
+  })
+  .prefault({});
+
+const auth = z.strictObject(
+  {
+    /** Where the password of Redis and Sentinel lives (required; never the password itself). */
+    password: secretReference,
+  },
+  {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'a password is required: add auth: { password: { source: "env", name: "REDIS_PASSWORD" } }'
+        : undefined,
+  },
+);
+
+/** Majority of `nodeCount` sentinels: the smallest quorum that is allowed, and the default. */
+export function majority(nodeCount: number): number {
+  return Math.floor(nodeCount / 2) + 1;
+}
+
+export const redisSentinelSpecSchema = z
+  .strictObject({
+    topology,
+    sentinel,
+    redis,
+    auth,
+  })
+  .superRefine(
+    (spec, ctx) => {
+      // Cross-field rules. They run even when other fields failed, so one error lists every problem; each rule
+      // only looks at values that are themselves well-formed.
+      const n = spec.topology?.nodeCount;
+      const nodeCountOk = Number.isInteger(n) && n >= 3 && n % 2 === 1 && n <= MAX_NODE_COUNT;
+      const add = (path: (string | number)[], input: unknown, message: string) =>
+        ctx.addIssue({ code: "custom", path, input, message });
+
+      const { initialMaster, replicaPriority } = spec.topology ?? {};
+      if (nodeCountOk && Number.isInteger(initialMaster) && initialMaster >= n) {
+        add(["topology", "initialMaster"], initialMaster, `must be a node index from 0 to ${n - 1}`);
+      }
+      if (nodeCountOk && Array.isArray(replicaPriority)) {
+        if (replicaPriority.length !== n) {
+          add(["topology", "replicaPriority"], replicaPriority, `must have one entry per node: ${n} entries`);
+        } else if (
+          Number.isInteger(initialMaster) &&
+          replicaPriority.every((p, i) => i === initialMaster || p === 0)
+        ) {
+          add(
+            ["topology", "replicaPriority"],
+            replicaPriority,
+            "every replica has priority 0, so no failover can ever happen. Give at least one replica a priority above 0 (100 is the default)",
+          );
+        }
+      }
+
+      const s = spec.sentinel ?? {};
+      if (nodeCountOk && Number.isInteger(s.quorum)) {
+        const q = s.quorum as number;
+        if (q < majority(n)) {
+          add(
+            ["sentinel", "quorum"],
+            q,
+            `is less than a majority of ${n} sentinels, so a minority could start a failover. Use ${majority(n)} to ${n}`,
+          );
+        } else if (q > n) {
+          add(["sentinel", "quorum"], q, `is more than the ${n} sentinels that exist. Use ${majority(n)} to ${n}`);
+        }
+      }
+      if (
+        Number.isInteger(s.failoverTimeout) &&
+        Number.isInteger(s.downAfterMilliseconds) &&
+        s.failoverTimeout <= s.downAfterMilliseconds
+      ) {
+        add(
+          ["sentinel", "failoverTimeout"],
+          s.failoverTimeout,
+          `must be greater than sentinel.downAfterMilliseconds (${s.downAfterMilliseconds}). Use at least twice it, such as ${2 * s.downAfterMilliseconds}`,
+        );
+      }
+      if (nodeCountOk && Number.isInteger(s.parallelSyncs) && s.parallelSyncs > n - 1) {
+        add(["sentinel", "parallelSyncs"], s.parallelSyncs, `must be at most the ${n - 1} replicas. Use 1 to ${n - 1}`);
+      }
+
+      const r = spec.redis ?? {};
+      if (Number.isInteger(s.port) && Number.isInteger(r.port) && s.port === r.port) {
+        add(["sentinel", "port"], s.port, `must differ from redis.port (${r.port}). ${DEFAULT_SENTINEL_PORT} is the usual value`);
+      }
+      const repl = r.replication ?? {};
+      if (Number.isInteger(repl.timeout) && Number.isInteger(repl.pingReplicaPeriod) && repl.timeout <= repl.pingReplicaPeriod) {
+        add(
+          ["redis", "replication", "timeout"],
+          repl.timeout,
+          `must be greater than redis.replication.pingReplicaPeriod (${repl.pingReplicaPeriod}), or replicas time out between pings`,
+        );
+      }
+      if (nodeCountOk && Number.isInteger(repl.minReplicasToWrite) && repl.minReplicasToWrite > n - 1) {
+        add(
+          ["redis", "replication", "minReplicasToWrite"],
+          repl.minReplicasToWrite,
+          `must be at most the ${n - 1} replicas, or the master never accepts a write. Use 0 to ${n - 1}; 1 is the default`,
+        );
+      }
+    },
+    { when: () => true },
+  );
+
+/** What a user writes: every field but `auth.password` is optional and defaulted. */
+export type RedisSentinelSpec = z.input<typeof redisSentinelSpecSchema>;
+/** A validated spec with every default applied, as the renderers and constructs read it. */
+export type RedisSentinelConfig = Omit<z.output<typeof redisSentinelSpecSchema>, "topology" | "sentinel"> & {
+  readonly topology: Omit<z.output<typeof topology>, "replicaPriority"> & { readonly replicaPriority: readonly number[] };
+  readonly sentinel: Omit<z.output<typeof sentinel>, "quorum"> & { readonly quorum: number };
+};
+/** A reference to where a secret lives. */
+export type SecretReference = z.output<typeof secretReference>;
