@@ -1,0 +1,71 @@
+import type { RedisSentinelConfig } from "../spec";
+import { NODE_FILES } from "./layout";
+import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
+
+const yesNo = (value: boolean) => (value ? "yes" : "no");
+
+/**
+ * redis.conf of node `index`. Holds no secret: `requirepass` and `masterauth` come from the file the boot
+ * script writes, through `include`. Paths are relative to the node's home directory (see `NODE_FILES`).
+ */
+export function renderRedisConf(config: RedisSentinelConfig, nodes: ClusterNodes, index: number): string {
+  checkNodes(config, nodes);
+  const { topology, redis } = config;
+  const address = nodes.addresses[index];
+  const isInitialMaster = index === topology.initialMaster;
+  const { persistence: p, replication: r, memory, clients } = redis;
+
+  return [
+    `# redis.conf of node ${index} (${address}) in Redis Sentinel cluster "${topology.masterName}",`,
+    "# rendered by cdktf-redis-sentinel. Redis rewrites this file on failover (CONFIG REWRITE): edit the spec,",
+    "# not this file.",
+    "",
+    "# Network",
+    `bind ${[address, ...redis.extraBindAddresses].join(" ")}`,
+    `protected-mode ${yesNo(redis.protectedMode)}`,
+    `port ${redis.port}`,
+    `timeout ${clients.timeout}`,
+    `tcp-keepalive ${clients.tcpKeepalive}`,
+    `maxclients ${clients.maxclients}`,
+    "",
+    "# Authentication: requirepass, and masterauth on every node, the master included, so that a demoted master",
+    "# can sync from the new one. The boot script writes this file; it is read before `dir` changes directory.",
+    `include ${NODE_FILES.redisAuth}`,
+    "",
+    "# Persistence",
+    `dir ${NODE_FILES.dataDir}`,
+    `dbfilename ${p.dbFilename}`,
+    ...(p.save.length > 0 ? p.save.map((rule) => `save ${rule.seconds} ${rule.changes}`) : ['save ""']),
+    `stop-writes-on-bgsave-error ${yesNo(p.stopWritesOnBgsaveError)}`,
+    `rdbcompression ${yesNo(p.rdbCompression)}`,
+    `appendonly ${yesNo(p.appendOnly)}`,
+    `appendfsync ${p.appendFsync}`,
+    "",
+    "# Replication. The node announces its own address, whatever source address its connections come from.",
+    `replica-announce-ip ${address}`,
+    `replica-announce-port ${redis.port}`,
+    "replica-read-only yes",
+    `replica-priority ${topology.replicaPriority[index]}`,
+    `repl-diskless-sync ${yesNo(r.disklessSync)}`,
+    `repl-diskless-sync-delay ${r.disklessSyncDelay}`,
+    `repl-ping-replica-period ${r.pingReplicaPeriod}`,
+    `repl-timeout ${r.timeout}`,
+    "# A master that has lost its replicas stops taking writes that a failover would discard.",
+    `min-replicas-to-write ${r.minReplicasToWrite}`,
+    `min-replicas-max-lag ${r.minReplicasMaxLag}`,
+    ...(isInitialMaster
+      ? ["# This node starts as master; Sentinel moves the role on failover."]
+      : [`replicaof ${initialMasterAddress(config, nodes)} ${redis.port}`]),
+    "",
+    "# Memory",
+    `maxmemory ${memory.maxmemory}`,
+    `maxmemory-policy ${memory.policy}`,
+    "",
+    "# Process: in the foreground, logging to standard output (the journal on a VM, a log file locally).",
+    "daemonize no",
+    "supervised auto",
+    'logfile ""',
+    `loglevel ${redis.loglevel}`,
+    "",
+  ].join("\n");
+}

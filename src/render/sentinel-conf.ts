@@ -1,0 +1,49 @@
+import type { RedisSentinelConfig } from "../spec";
+import { NODE_FILES } from "./layout";
+import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
+
+/**
+ * sentinel.conf of node `index`. Holds no secret and no `sentinel myid` (each sentinel makes its own on first
+ * start; two sentinels with one id ignore each other). `requirepass` and `sentinel auth-pass` come from the file
+ * the boot script writes, included after `sentinel monitor`, which must come first.
+ */
+export function renderSentinelConf(config: RedisSentinelConfig, nodes: ClusterNodes, index: number): string {
+  checkNodes(config, nodes);
+  const { topology, sentinel, redis } = config;
+  const address = nodes.addresses[index];
+  const name = topology.masterName;
+
+  return [
+    `# sentinel.conf of node ${index} (${address}) in Redis Sentinel cluster "${name}",`,
+    "# rendered by cdktf-redis-sentinel. Sentinel rewrites this file whenever its view of the cluster changes:",
+    "# edit the spec, not this file.",
+    "",
+    "# Network. The sentinel announces its own address, whatever source address its connections come from.",
+    `bind ${address}`,
+    `port ${sentinel.port}`,
+    "protected-mode yes",
+    `sentinel announce-ip ${address}`,
+    `sentinel announce-port ${sentinel.port}`,
+    "",
+    "# Process: in the foreground, logging to standard output (the journal on a VM, a log file locally).",
+    "daemonize no",
+    "supervised auto",
+    'logfile ""',
+    `loglevel ${redis.loglevel}`,
+    "",
+    "# Monitoring",
+    `sentinel monitor ${name} ${initialMasterAddress(config, nodes)} ${redis.port} ${sentinel.quorum}`,
+    `sentinel down-after-milliseconds ${name} ${sentinel.downAfterMilliseconds}`,
+    `sentinel failover-timeout ${name} ${sentinel.failoverTimeout}`,
+    `sentinel parallel-syncs ${name} ${sentinel.parallelSyncs}`,
+    ...(sentinel.notificationScript ? [`sentinel notification-script ${name} ${sentinel.notificationScript}`] : []),
+    ...(sentinel.clientReconfigScript ? [`sentinel client-reconfig-script ${name} ${sentinel.clientReconfigScript}`] : []),
+    "# Scripts cannot be changed at run time with SENTINEL SET.",
+    "sentinel deny-scripts-reconfig yes",
+    "",
+    "# Authentication: requirepass (clients and the other sentinels use it) and sentinel auth-pass for Redis.",
+    "# The boot script writes this file.",
+    `include ${NODE_FILES.sentinelAuth}`,
+    "",
+  ].join("\n");
+}

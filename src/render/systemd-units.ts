@@ -1,0 +1,58 @@
+import type { RedisSentinelConfig } from "../spec";
+import { NODE_FILES, VM_HOME, VM_USER } from "./layout";
+
+/** Whether Redis keeps data across a restart (RDB snapshots or AOF). */
+function persists(config: RedisSentinelConfig): boolean {
+  const p = config.redis.persistence;
+  return p.appendOnly || p.save.length > 0;
+}
+
+function unit(description: string, execStart: string, restartSec: number): string {
+  return [
+    "[Unit]",
+    `Description=${description} (cdktf-redis-sentinel)`,
+    "After=network-online.target",
+    "Wants=network-online.target",
+    "",
+    "[Service]",
+    "Type=notify",
+    `User=${VM_USER}`,
+    `Group=${VM_USER}`,
+    `WorkingDirectory=${VM_HOME}`,
+    `ExecStart=${execStart}`,
+    "Restart=always",
+    `RestartSec=${restartSec}`,
+    "TimeoutStopSec=30",
+    "LimitNOFILE=65535",
+    "UMask=0077",
+    "NoNewPrivileges=true",
+    "PrivateTmp=true",
+    "PrivateDevices=true",
+    "ProtectHome=true",
+    "ProtectSystem=strict",
+    `ReadWritePaths=${VM_HOME}`,
+    "ProtectKernelTunables=true",
+    "ProtectKernelModules=true",
+    "ProtectControlGroups=true",
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+/**
+ * systemd units of a node on a VM. Both run in the node's home directory, which holds their configs and is the
+ * only path they may write (Redis and Sentinel rewrite their configs on failover).
+ *
+ * When Redis keeps no data across restarts, the server restarts only after twice down-after-milliseconds:
+ * a master that came straight back empty would be followed by its replicas, which would drop their data too.
+ */
+export function renderSystemdUnits(config: RedisSentinelConfig): { readonly redis: string; readonly sentinel: string } {
+  const waitForFailover = Math.ceil((2 * config.sentinel.downAfterMilliseconds) / 1000);
+  return {
+    redis: unit("Redis server", `/usr/bin/redis-server ${NODE_FILES.redisConf}`, persists(config) ? 1 : waitForFailover),
+    sentinel: unit("Redis Sentinel", `/usr/bin/redis-sentinel ${NODE_FILES.sentinelConf}`, 1),
+  };
+}
