@@ -1,0 +1,4 @@
+// The public API of cdktf-redis-sentinel.
+export * from "./spec";
+export * from "./render";
+export * from "./local";

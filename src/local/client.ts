@@ -1,0 +1,46 @@
+import Redis from "ioredis";
+
+/** A short-lived connection that fails fast instead of retrying: for health checks and tests. */
+export async function withClient<T>(
+  host: string,
+  port: number,
+  password: string,
+  fn: (client: Redis) => Promise<T>,
+): Promise<T> {
+  const client = new Redis({
+    host,
+    port,
+    password,
+    lazyConnect: true,
+    connectTimeout: 1000,
+    commandTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  client.on("error", () => undefined); // each command's own promise reports the failure
+  try {
+    await client.connect();
+    return await fn(client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A Redis reply of alternating field names and values (`SENTINEL MASTER`, `SENTINEL REPLICAS`) as an object. */
+export function fieldsOf(reply: unknown): Record<string, string> {
+  const list = reply as string[];
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) out[list[i]] = list[i + 1];
+  return out;
+}
+
+/** `INFO <section>` text as an object. */
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const at = line.indexOf(":");
+    if (at > 0 && !line.startsWith("#")) out[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return out;
+}

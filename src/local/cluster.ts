@@ -1,0 +1,240 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { RedisSentinelConfig } from "../spec";
+import { NODE_FILES, renderCluster } from "../render";
+import { BINARIES, isOurProcess, requireBinaries, startProcess, stopProcess } from "./processes";
+import { inspectCluster, type ClusterStatus, type NodeEndpoint } from "./status";
+
+/** First loopback address of a local cluster: node i listens on 127.0.0.(11 + i). */
+export const LOCAL_FIRST_ADDRESS = "127.0.0.11";
+
+/** The loopback addresses of an `n`-node local cluster that starts at `first` (default 127.0.0.11). */
+export function localAddresses(n: number, first = LOCAL_FIRST_ADDRESS): string[] {
+  const parts = first.split(".").map(Number);
+  if (parts.length !== 4 || parts[0] !== 127 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    throw new Error(`local clusters listen on loopback only: ${first} is not an address in 127.0.0.0/8`);
+  }
+  if (parts[3] + n - 1 > 254) throw new Error(`${n} nodes from ${first} run past ${parts.slice(0, 3).join(".")}.254`);
+  return Array.from({ length: n }, (_, i) => [...parts.slice(0, 3), parts[3] + i].join("."));
+}
+
+export interface LocalUpOptions {
+  /** Directory for every node's files. @default a new directory under the system's temporary directory */
+  readonly dir?: string;
+  /** First loopback address; node i gets the i-th address after it. @default "127.0.0.11" */
+  readonly firstAddress?: string;
+  /** How long to wait for a healthy cluster. @default 60000 */
+  readonly healthTimeoutMs?: number;
+  /** Progress lines. @default silent */
+  readonly log?: (line: string) => void;
+}
+
+interface NodeState extends NodeEndpoint {
+  readonly index: number;
+  readonly home: string;
+  redisPid?: number;
+  sentinelPid?: number;
+}
+
+interface ClusterState {
+  readonly masterName: string;
+  readonly downAfterMilliseconds: number;
+  readonly nodes: NodeState[];
+}
+
+const STATE_FILE = "cluster.json";
+const PASSWORD_FILE = "password";
+const safePath = /^[A-Za-z0-9._/-]+$/;
+
+/**
+ * A Redis Sentinel cluster of real `redis-server` and `redis-sentinel` processes on loopback addresses, booted from
+ * the rendered configs by the rendered boot script. Every process it starts is recorded with its PID in
+ * `DIR/cluster.json` and stopped by that PID.
+ */
+export class LocalCluster {
+  /** Renders `config` for loopback addresses, boots every node and waits until the cluster is healthy. */
+  static async up(config: RedisSentinelConfig, options: LocalUpOptions = {}): Promise<LocalCluster> {
+    requireBinaries();
+    const log = options.log ?? (() => undefined);
+    const dir = path.resolve(options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "redis-ha-")));
+    if (!safePath.test(dir)) throw new Error(`--dir must be a path of letters, digits, '.', '_', '-' and '/': ${dir}`);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (fs.existsSync(path.join(dir, STATE_FILE))) {
+      throw new Error(`${dir} already holds a local cluster: stop it with \`redis-ha local down --dir ${dir}\` or choose another --dir`);
+    }
+
+    // The password is made for this cluster and kept in DIR/password (0600); it is never printed.
+    const passwordFile = path.join(dir, PASSWORD_FILE);
+    fs.writeFileSync(passwordFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
+    const password = fs.readFileSync(passwordFile, "utf8");
+
+    // The secret's location is the one thing besides addresses that differs from a deployed node.
+    const ref = config.auth.password;
+    const localConfig: RedisSentinelConfig =
+      ref.source === "file" ? { ...config, auth: { password: { source: "file", path: passwordFile } } } : config;
+    const secretEnv = ref.source === "env" ? { [ref.name]: password } : {};
+
+    const addresses = localAddresses(config.topology.nodeCount, options.firstAddress);
+    const rendered = renderCluster(localConfig, { addresses });
+    const state: ClusterState = {
+      masterName: config.topology.masterName,
+      downAfterMilliseconds: config.sentinel.downAfterMilliseconds,
+      nodes: rendered.map((node) => ({
+        index: node.index,
+        address: node.address,
+        redisPort: config.redis.port,
+        sentinelPort: config.sentinel.port,
+        home: path.join(dir, `node-${node.index}`),
+      })),
+    };
+    const cluster = new LocalCluster(dir, state);
+    cluster.save();
+
+    try {
+      for (const node of rendered) {
+        const home = state.nodes[node.index].home;
+        const stage = path.join(home, "rendered");
+        fs.mkdirSync(stage, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(path.join(stage, NODE_FILES.redisConf), node.redisConf);
+        fs.writeFileSync(path.join(stage, NODE_FILES.sentinelConf), node.sentinelConf);
+        fs.writeFileSync(path.join(stage, "boot.sh"), node.bootScript, { mode: 0o700 });
+        execFileSync("bash", [path.join(stage, "boot.sh")], {
+          env: {
+            PATH: process.env.PATH ?? "/usr/bin:/bin",
+            REDIS_HA_HOME: home,
+            REDIS_HA_STAGE: stage,
+            REDIS_HA_USER: os.userInfo().username,
+            REDIS_HA_START: "none",
+            ...secretEnv,
+          },
+          stdio: ["ignore", "ignore", "pipe"],
+        });
+      }
+      for (const node of state.nodes) cluster.startRedis(node.index);
+      for (const node of state.nodes) cluster.startSentinel(node.index);
+      log(`Started ${state.nodes.length} redis-server and ${state.nodes.length} redis-sentinel processes in ${dir}`);
+      await cluster.waitHealthy(options.healthTimeoutMs ?? 60000, log);
+    } catch (e) {
+      await cluster.down();
+      throw e;
+    }
+    return cluster;
+  }
+
+  /** The cluster whose files are in `dir`. */
+  static open(dir: string): LocalCluster {
+    const file = path.join(path.resolve(dir), STATE_FILE);
+    if (!fs.existsSync(file)) throw new Error(`no local cluster in ${dir} (${file} is missing)`);
+    return new LocalCluster(path.resolve(dir), JSON.parse(fs.readFileSync(file, "utf8")) as ClusterState);
+  }
+
+  private constructor(
+    /** Directory holding every node's files. */
+    readonly dir: string,
+    private readonly state: ClusterState,
+  ) {}
+
+  get masterName(): string {
+    return this.state.masterName;
+  }
+
+  get nodes(): readonly NodeEndpoint[] {
+    return this.state.nodes;
+  }
+
+  /** The cluster's password, read from `DIR/password`. */
+  password(): string {
+    return fs.readFileSync(path.join(this.dir, PASSWORD_FILE), "utf8");
+  }
+
+  /** The PIDs of the processes this cluster started that still run. */
+  runningPids(): number[] {
+    return this.state.nodes.flatMap((node) => [
+      ...(node.redisPid && isOurProcess(node.redisPid, BINARIES.redis, node.address, node.redisPort) ? [node.redisPid] : []),
+      ...(node.sentinelPid && isOurProcess(node.sentinelPid, BINARIES.sentinel, node.address, node.sentinelPort)
+        ? [node.sentinelPid]
+        : []),
+    ]);
+  }
+
+  /** Starts node `index`'s Redis from the config in its home directory (as rewritten by failovers). */
+  startRedis(index: number): number {
+    const node = this.state.nodes[index];
+    node.redisPid = startProcess(BINARIES.redis, [NODE_FILES.redisConf], node.home, path.join(node.home, "redis.log"));
+    this.save();
+    return node.redisPid;
+  }
+
+  /** Starts node `index`'s Sentinel from the config in its home directory. */
+  startSentinel(index: number): number {
+    const node = this.state.nodes[index];
+    node.sentinelPid = startProcess(
+      BINARIES.sentinel,
+      [NODE_FILES.sentinelConf],
+      node.home,
+      path.join(node.home, "sentinel.log"),
+    );
+    this.save();
+    return node.sentinelPid;
+  }
+
+  /** Sends `signal` to node `index`'s Redis (SIGKILL: a crash) and waits for it to exit. */
+  async stopRedis(index: number, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const node = this.state.nodes[index];
+    if (node.redisPid && isOurProcess(node.redisPid, BINARIES.redis, node.address, node.redisPort)) {
+      await stopProcess(node.redisPid, signal);
+    }
+  }
+
+  /** Asks every process for its view. */
+  status(): Promise<ClusterStatus> {
+    return inspectCluster(this.state.nodes, this.state.masterName, this.password());
+  }
+
+  /** Polls `status()` until healthy; throws with the last problems after `timeoutMs`. */
+  async waitHealthy(timeoutMs = 60000, log: (line: string) => void = () => undefined): Promise<ClusterStatus> {
+    const deadline = Date.now() + timeoutMs;
+    let last = "";
+    for (;;) {
+      const status = await this.status();
+      if (status.healthy) return status;
+      const summary = `${status.problems.length} to go, such as: ${status.problems[0]}`;
+      if (summary !== last) log(`Waiting for a healthy cluster: ${summary}`);
+      last = summary;
+      if (Date.now() > deadline) {
+        throw new Error(`local cluster in ${this.dir} not healthy after ${timeoutMs} ms:\n  - ${status.problems.join("\n  - ")}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+
+  /** Stops exactly the processes this cluster started, by PID; sentinels first, so that none starts a failover. */
+  async down(): Promise<number[]> {
+    const stopped: number[] = [];
+    for (const kind of ["sentinel", "redis"] as const) {
+      await Promise.all(
+        this.state.nodes.map(async (node) => {
+          const pid = kind === "redis" ? node.redisPid : node.sentinelPid;
+          const port = kind === "redis" ? node.redisPort : node.sentinelPort;
+          if (pid && isOurProcess(pid, BINARIES[kind], node.address, port)) {
+            await stopProcess(pid);
+            stopped.push(pid);
+          }
+        }),
+      );
+    }
+    for (const node of this.state.nodes) {
+      node.redisPid = undefined;
+      node.sentinelPid = undefined;
+    }
+    this.save();
+    return stopped;
+  }
+
+  private save(): void {
+    fs.writeFileSync(path.join(this.dir, STATE_FILE), JSON.stringify(this.state, null, 2) + "\n");
+  }
+}
