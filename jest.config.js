@@ -16,7 +16,6 @@ module.exports = {
       testEnvironment: "node",
       transform,
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
-      testTimeout: 120000,
     },
   ],
 };

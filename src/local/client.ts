@@ -16,6 +16,7 @@ export async function withClient<T>(
     commandTimeout: 2000,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
+    enableReadyCheck: false,
     retryStrategy: () => null,
   });
   client.on("error", () => undefined); // each command's own promise reports the failure

@@ -1,0 +1,119 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalCluster, withClient, type ClusterStatus } from "../../src/local";
+import { parseSpec } from "../../src/spec";
+
+// A real 3-node cluster: redis-server and redis-sentinel processes on 127.0.1.11-13, booted from the rendered
+// configs by the rendered boot script. Every process is stopped by its PID in afterAll, also when a test fails.
+jest.setTimeout(120_000);
+
+const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+const downAfter = config.sentinel.downAfterMilliseconds;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let cluster: LocalCluster;
+let dir: string;
+const redisPort = config.redis.port;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "failover-test-"));
+  cluster = await LocalCluster.up(config, { dir, firstAddress: "127.0.1.11" });
+});
+
+afterAll(async () => {
+  if (cluster) {
+    await cluster.down();
+    expect(cluster.runningPids()).toEqual([]);
+  }
+});
+
+const redis = <T>(address: string, fn: Parameters<typeof withClient<T>>[3]) =>
+  withClient(address, redisPort, cluster.password(), fn);
+const askSentinel = (address: string) =>
+  withClient(address, config.sentinel.port, cluster.password(), async (c) =>
+    ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", config.topology.masterName)) as string[])[0],
+  );
+
+test("3 nodes reach 2 online replicas, 3 sentinels and an OK quorum check", async () => {
+  const status: ClusterStatus = await cluster.status();
+  expect(status.problems).toEqual([]);
+  expect(status.master).toBe("127.0.1.11:6379");
+  const [master, ...replicas] = status.nodes;
+  expect(master.redis).toMatchObject({ role: "master", replicasOnline: 2 });
+  for (const replica of replicas) expect(replica.redis).toMatchObject({ role: "slave", master: "127.0.1.11:6379", linkUp: true });
+  for (const node of status.nodes) {
+    expect(node.sentinel).toMatchObject({ master: "127.0.1.11:6379", replicasOk: 2, otherSentinels: 2, ckquorumOk: true });
+    expect(node.sentinel.ckquorum).toMatch(/^OK 3 usable Sentinels/);
+  }
+});
+
+test.each([
+  ["redis", redisPort],
+  ["sentinel", config.sentinel.port],
+])("%s refuses clients without the password, and a wrong one", async (_, port) => {
+  await withClient("127.0.1.12", port, "", async (c) => {
+    await expect(c.call("PING")).rejects.toThrow(/^NOAUTH/);
+    await expect(c.call("AUTH", "wrong-password")).rejects.toThrow(/^WRONGPASS/);
+  });
+});
+
+test("writes reach the replicas", async () => {
+  await redis("127.0.1.11", (c) => c.set("replicated", "yes"));
+  await redis("127.0.1.11", (c) => c.call("WAIT", "2", "5000"));
+  for (const replica of ["127.0.1.12", "127.0.1.13"]) {
+    expect(await redis(replica, (c) => c.get("replicated"))).toBe("yes");
+  }
+});
+
+describe("kill -9 of the master", () => {
+  const acknowledged = new Map<string, string>();
+  let newMaster = "";
+
+  test("every write acknowledged by a replica (WAIT 1) before the kill is readable after it", async () => {
+    await redis("127.0.1.11", async (c) => {
+      for (let i = 0; i < 200; i++) {
+        await c.set(`ack:${i}`, `value-${i}`);
+        if (Number(await c.call("WAIT", "1", "1000")) >= 1) acknowledged.set(`ack:${i}`, `value-${i}`);
+      }
+    });
+    expect(acknowledged.size).toBe(200);
+
+    const killedAt = Date.now();
+    await cluster.stopRedis(0, "SIGKILL");
+
+    // Ask the surviving sentinels until they name a new master, then write to it until it accepts.
+    let writableAt = 0;
+    while (Date.now() - killedAt < downAfter + 20_000) {
+      const named = await askSentinel("127.0.1.12").catch(() => "127.0.1.11");
+      if (named !== "127.0.1.11") {
+        const ok = await redis(named, (c) => c.set("after-failover", "1")).catch(() => undefined);
+        if (ok === "OK") {
+          newMaster = named;
+          writableAt = Date.now();
+          break;
+        }
+      }
+      await sleep(100);
+    }
+    expect(newMaster).toMatch(/^127\.0\.1\.1[23]$/);
+    // The bound of the foundation issue: elected and writable within down-after + 3 s.
+    expect(writableAt - killedAt).toBeLessThanOrEqual(downAfter + 3000);
+
+    const keys = [...acknowledged.keys()];
+    const values = await redis(newMaster, (c) => c.mget(...keys));
+    expect(values).toEqual([...acknowledged.values()]);
+  });
+
+  test("the old master, restarted from its config, comes back as a replica of the new one", async () => {
+    expect(newMaster).not.toBe("");
+    cluster.startRedis(0);
+    const status = await cluster.waitHealthy(60_000);
+    expect(status.master).toBe(`${newMaster}:6379`);
+    expect(status.nodes[0].redis).toMatchObject({ role: "slave", master: `${newMaster}:6379`, linkUp: true });
+    // Its rewritten config says so too: a later restart keeps it a replica.
+    const conf = fs.readFileSync(path.join(dir, "node-0", "redis.conf"), "utf8");
+    expect(conf).toMatch(new RegExp(`^replicaof ${newMaster.replace(/\./g, "\\.")} 6379$`, "m"));
+    expect(await redis("127.0.1.11", (c) => c.get("ack:199"))).toBe("value-199");
+  });
+});

@@ -1,0 +1,127 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { NODE_FILES, renderBootScript, renderCluster } from "../../src/render";
+import { parseSpec } from "../../src/spec";
+
+const envSpec = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+const addresses = ["127.0.0.11", "127.0.0.12", "127.0.0.13"];
+
+describe("shellcheck", () => {
+  test.each([
+    ["an environment variable", envSpec],
+    ["a file", parseSpec({ auth: { password: { source: "file", path: "/run/secrets/redis-password" } } })],
+  ])("passes on the boot script that reads the password from %s", (_, config) => {
+    const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
+      input: renderBootScript(config),
+      encoding: "utf8",
+    });
+    expect(result.error).toBeUndefined(); // shellcheck is installed (.ci/run installs it)
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  test("catches a broken script, so the test above can fail", () => {
+    const result = spawnSync("shellcheck", ["--shell=bash", "-"], { input: "#!/bin/bash\necho $1\n", encoding: "utf8" });
+    expect(result.status).not.toBe(0);
+  });
+});
+
+/** Runs the rendered boot script as the local runner does: own home and stage, no service start. */
+function boot(env: Record<string, string>, config = envSpec) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "boot-test-"));
+  const stage = path.join(root, "stage");
+  const home = path.join(root, "home");
+  fs.mkdirSync(stage);
+  const [node] = renderCluster(config, { addresses });
+  fs.writeFileSync(path.join(stage, NODE_FILES.redisConf), node.redisConf);
+  fs.writeFileSync(path.join(stage, NODE_FILES.sentinelConf), node.sentinelConf);
+  const script = path.join(root, "boot.sh");
+  fs.writeFileSync(script, node.bootScript);
+  const run = (extra: Record<string, string> = {}) =>
+    spawnSync("bash", [script], {
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH,
+        REDIS_HA_HOME: home,
+        REDIS_HA_STAGE: stage,
+        REDIS_HA_USER: os.userInfo().username,
+        REDIS_HA_START: "none",
+        ...env,
+        ...extra,
+      },
+    });
+  return { root, home, stage, node, run };
+}
+
+const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
+
+describe("boot script, run by bash", () => {
+  const tricky = 'pa ss\\w"rd$x`y';
+
+  test("writes both secret files, mode 0600, with the password quoted for Redis", () => {
+    const { home, run } = boot({ REDIS_PASSWORD: tricky });
+    const result = run();
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const quoted = '"pa ss\\\\w\\"rd$x`y"';
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toBe(
+      `requirepass ${quoted}\nmasterauth ${quoted}\n`,
+    );
+    expect(fs.readFileSync(path.join(home, NODE_FILES.sentinelAuth), "utf8")).toBe(
+      `requirepass ${quoted}\nsentinel auth-pass mymaster ${quoted}\n`,
+    );
+    for (const f of [NODE_FILES.redisAuth, NODE_FILES.sentinelAuth, NODE_FILES.redisConf, NODE_FILES.sentinelConf]) {
+      expect(mode(path.join(home, f))).toBe("600");
+    }
+    expect(fs.statSync(path.join(home, NODE_FILES.dataDir)).isDirectory()).toBe(true);
+    expect(result.stdout).not.toContain("pa ss");
+  });
+
+  test("installs the rendered configs on first boot and keeps rewritten ones later", () => {
+    const { home, node, run } = boot({ REDIS_PASSWORD: "first" });
+    expect(run().status).toBe(0);
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisConf), "utf8")).toBe(node.redisConf);
+    const rewritten = node.redisConf + "replicaof 127.0.0.12 6379\n";
+    fs.writeFileSync(path.join(home, NODE_FILES.redisConf), rewritten);
+    expect(run({ REDIS_PASSWORD: "second" }).status).toBe(0);
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisConf), "utf8")).toBe(rewritten);
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toContain('requirepass "second"');
+  });
+
+  test("reads the password from a file when auth.password points to one", () => {
+    const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), "boot-secret-"));
+    const secret = path.join(secretDir, "pw");
+    fs.writeFileSync(secret, "from-a-file\n", { mode: 0o600 });
+    const { home, run } = boot({}, parseSpec({ auth: { password: { source: "file", path: secret } } }));
+    expect(run().status).toBe(0);
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toBe(
+      'requirepass "from-a-file"\nmasterauth "from-a-file"\n',
+    );
+  });
+
+  test.each([
+    ["the variable is unset", {}, "redis-ha-boot: the environment variable REDIS_PASSWORD is empty or unset (auth.password)\n"],
+    [
+      "the password holds a newline",
+      { REDIS_PASSWORD: "a\nb" },
+      "redis-ha-boot: the password holds a control character (a newline?): a Redis config file cannot carry it\n",
+    ],
+    ["the start mode is unknown", { REDIS_PASSWORD: "x", REDIS_HA_START: "upstart" }, "redis-ha-boot: REDIS_HA_START must be systemd or none, not upstart\n"],
+  ])("fails with a clear message when %s, writing no secret file", (_, env, message) => {
+    const { home, run } = boot({});
+    const result = run(env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(message);
+    if (!("REDIS_HA_START" in env)) expect(fs.existsSync(path.join(home, NODE_FILES.redisAuth))).toBe(false);
+  });
+
+  test("fails when the rendered configs were not placed", () => {
+    const { stage, run } = boot({ REDIS_PASSWORD: "x" });
+    fs.rmSync(path.join(stage, NODE_FILES.sentinelConf));
+    const result = run();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`redis-ha-boot: missing ${stage}/sentinel.conf\n`);
+  });
+});

@@ -1,0 +1,327 @@
+import { parseSpec, SpecError, type SpecProblem } from "../../src/spec";
+
+const auth = { password: { source: "env", name: "REDIS_PASSWORD" } } as const;
+
+function problemsOf(input: unknown): readonly SpecProblem[] {
+  try {
+    parseSpec(input);
+  } catch (e) {
+    if (e instanceof SpecError) return e.problems;
+    throw e;
+  }
+  throw new Error("expected the spec to be rejected");
+}
+
+describe("parseSpec defaults", () => {
+  test("a spec with only a password reference gets every default", () => {
+    const config = parseSpec({ auth });
+    expect(config.topology).toEqual({
+      nodeCount: 3,
+      initialMaster: 0,
+      masterName: "mymaster",
+      replicaPriority: [100, 100, 100],
+    });
+    expect(config.sentinel).toEqual({
+      port: 26379,
+      quorum: 2,
+      downAfterMilliseconds: 5000,
+      failoverTimeout: 10000,
+      parallelSyncs: 1,
+    });
+    expect(config.redis.port).toBe(6379);
+    expect(config.redis.protectedMode).toBe(true);
+    expect(config.redis.extraBindAddresses).toEqual([]);
+    expect(config.redis.persistence).toEqual({
+      save: [
+        { seconds: 900, changes: 1 },
+        { seconds: 300, changes: 10 },
+        { seconds: 60, changes: 10000 },
+      ],
+      stopWritesOnBgsaveError: true,
+      rdbCompression: true,
+      dbFilename: "dump.rdb",
+      appendOnly: true,
+      appendFsync: "everysec",
+    });
+    expect(config.redis.replication).toEqual({
+      disklessSync: false,
+      disklessSyncDelay: 5,
+      pingReplicaPeriod: 10,
+      timeout: 60,
+      minReplicasToWrite: 1,
+      minReplicasMaxLag: 10,
+    });
+    expect(config.redis.memory).toEqual({ maxmemory: "2gb", policy: "allkeys-lru" });
+    expect(config.redis.clients).toEqual({ maxclients: 10000, timeout: 300, tcpKeepalive: 300 });
+    expect(config.redis.loglevel).toBe("notice");
+    expect(config.auth).toEqual({ password: { source: "env", name: "REDIS_PASSWORD" } });
+  });
+
+  test.each([
+    [3, 2],
+    [5, 3],
+    [7, 4],
+  ])("the default quorum of %i nodes is the majority, %i", (nodeCount, quorum) => {
+    expect(parseSpec({ topology: { nodeCount }, auth }).sentinel.quorum).toBe(quorum);
+  });
+
+  test("given values are kept", () => {
+    const config = parseSpec({
+      topology: { nodeCount: 5, initialMaster: 2, masterName: "spoke-redis", replicaPriority: [10, 20, 30, 0, 100] },
+      sentinel: { quorum: 4, downAfterMilliseconds: 3000, failoverTimeout: 9000, parallelSyncs: 2 },
+      redis: { memory: { maxmemory: "512mb", policy: "volatile-lru" }, persistence: { save: [] } },
+      auth: { password: { source: "file", path: "/run/secrets/redis" } },
+    });
+    expect(config.topology.replicaPriority).toEqual([10, 20, 30, 0, 100]);
+    expect(config.sentinel.quorum).toBe(4);
+    expect(config.redis.persistence.save).toEqual([]);
+    expect(config.auth.password).toEqual({ source: "file", path: "/run/secrets/redis" });
+  });
+});
+
+describe("parseSpec rejects bad input with the field path, the value and a fix", () => {
+  test.each<[string, unknown, SpecProblem[]]>([
+    [
+      "no password reference",
+      {},
+      [{ path: "auth", value: "(missing)", message: 'a password is required: add auth: { password: { source: "env", name: "REDIS_PASSWORD" } }' }],
+    ],
+    [
+      "an even node count",
+      { topology: { nodeCount: 4 }, auth },
+      [{ path: "topology.nodeCount", value: "4", message: "must be odd, so that the sentinels always form a majority. Use 3, 5 or 7" }],
+    ],
+    [
+      "too few nodes",
+      { topology: { nodeCount: 1 }, auth },
+      [
+        {
+          path: "topology.nodeCount",
+          value: "1",
+          message: "a Sentinel cluster needs at least 3 nodes so that a majority survives one failure. Use 3, 5 or 7",
+        },
+      ],
+    ],
+    [
+      "too many nodes",
+      { topology: { nodeCount: 11 }, auth },
+      [{ path: "topology.nodeCount", value: "11", message: "at most 9 nodes are supported. Use 3, 5 or 7" }],
+    ],
+    [
+      "a fractional node count",
+      { topology: { nodeCount: 3.5 }, auth },
+      [{ path: "topology.nodeCount", value: "3.5", message: "nodeCount must be a whole number" }],
+    ],
+    [
+      "a master index past the last node",
+      { topology: { initialMaster: 3 }, auth },
+      [{ path: "topology.initialMaster", value: "3", message: "must be a node index from 0 to 2" }],
+    ],
+    [
+      "a master name with a space",
+      { topology: { masterName: "my master" }, auth },
+      [
+        {
+          path: "topology.masterName",
+          value: '"my master"',
+          message: "use 1 to 64 letters, digits, '.', '_' or '-', such as spoke-redis",
+        },
+      ],
+    ],
+    [
+      "replica priorities that do not match the node count",
+      { topology: { replicaPriority: [100, 100] }, auth },
+      [{ path: "topology.replicaPriority", value: "[100,100]", message: "must have one entry per node: 3 entries" }],
+    ],
+    [
+      "no replica that may ever be promoted",
+      { topology: { replicaPriority: [100, 0, 0] }, auth },
+      [
+        {
+          path: "topology.replicaPriority",
+          value: "[100,0,0]",
+          message:
+            "every replica has priority 0, so no failover can ever happen. Give at least one replica a priority above 0 (100 is the default)",
+        },
+      ],
+    ],
+    [
+      "a negative replica priority",
+      { topology: { replicaPriority: [100, -1, 100] }, auth },
+      [{ path: "topology.replicaPriority[1]", value: "-1", message: "must be 0 (never promoted) or more" }],
+    ],
+    [
+      "a quorum below the majority",
+      { sentinel: { quorum: 1 }, auth },
+      [
+        {
+          path: "sentinel.quorum",
+          value: "1",
+          message: "is less than a majority of 3 sentinels, so a minority could start a failover. Use 2 to 3",
+        },
+      ],
+    ],
+    [
+      "a quorum above the node count",
+      { topology: { nodeCount: 5 }, sentinel: { quorum: 6 }, auth },
+      [{ path: "sentinel.quorum", value: "6", message: "is more than the 5 sentinels that exist. Use 3 to 5" }],
+    ],
+    [
+      "a failover timeout not above down-after",
+      { sentinel: { downAfterMilliseconds: 5000, failoverTimeout: 5000 }, auth },
+      [
+        {
+          path: "sentinel.failoverTimeout",
+          value: "5000",
+          message: "must be greater than sentinel.downAfterMilliseconds (5000). Use at least twice it, such as 10000",
+        },
+      ],
+    ],
+    [
+      "a tiny down-after",
+      { sentinel: { downAfterMilliseconds: 10 }, auth },
+      [{ path: "sentinel.downAfterMilliseconds", value: "10", message: "must be at least 100 ms; 5000 is the usual value" }],
+    ],
+    [
+      "more parallel syncs than replicas",
+      { sentinel: { parallelSyncs: 3 }, auth },
+      [{ path: "sentinel.parallelSyncs", value: "3", message: "must be at most the 2 replicas. Use 1 to 2" }],
+    ],
+    [
+      "a relative notification script",
+      { sentinel: { notificationScript: "notify.sh" }, auth },
+      [
+        {
+          path: "sentinel.notificationScript",
+          value: '"notify.sh"',
+          message: "notificationScript must be an absolute path without spaces or quotes, such as /etc/redis-ha/notify.sh",
+        },
+      ],
+    ],
+    [
+      "sentinel and redis on one port",
+      { sentinel: { port: 6379 }, auth },
+      [{ path: "sentinel.port", value: "6379", message: "must differ from redis.port (6379). 26379 is the usual value" }],
+    ],
+    [
+      "a port out of range",
+      { redis: { port: 70000 }, auth },
+      [{ path: "redis.port", value: "70000", message: "port must be a TCP port from 1 to 65535" }],
+    ],
+    [
+      "a maxmemory that is not a size",
+      { redis: { memory: { maxmemory: "2 gigs" } }, auth },
+      [{ path: "redis.memory.maxmemory", value: '"2 gigs"', message: 'must be a size string above zero such as "512mb" or "2gb"' }],
+    ],
+    [
+      "an unknown eviction policy",
+      { redis: { memory: { policy: "lru" } }, auth },
+      [
+        {
+          path: "redis.memory.policy",
+          value: '"lru"',
+          message:
+            "must be one of noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl",
+        },
+      ],
+    ],
+    [
+      "an unknown appendfsync",
+      { redis: { persistence: { appendFsync: "sometimes" } }, auth },
+      [{ path: "redis.persistence.appendFsync", value: '"sometimes"', message: 'must be "always", "everysec" or "no"' }],
+    ],
+    [
+      "binding every interface",
+      { redis: { extraBindAddresses: ["0.0.0.0"] }, auth },
+      [
+        {
+          path: "redis.extraBindAddresses[0]",
+          value: '"0.0.0.0"',
+          message:
+            "binding every interface exposes Redis wherever the node has an address. The node's own address is always bound; list only extra addresses, such as 127.0.0.1",
+        },
+      ],
+    ],
+    [
+      "a bind address that is not an address",
+      { redis: { extraBindAddresses: ["localhost"] }, auth },
+      [{ path: "redis.extraBindAddresses[0]", value: '"localhost"', message: "must be an IPv4 or IPv6 address, such as 127.0.0.1" }],
+    ],
+    [
+      "a replication timeout not above the ping period",
+      { redis: { replication: { timeout: 10 } }, auth },
+      [
+        {
+          path: "redis.replication.timeout",
+          value: "10",
+          message: "must be greater than redis.replication.pingReplicaPeriod (10), or replicas time out between pings",
+        },
+      ],
+    ],
+    [
+      "more replicas required for writes than exist",
+      { redis: { replication: { minReplicasToWrite: 3 } }, auth },
+      [
+        {
+          path: "redis.replication.minReplicasToWrite",
+          value: "3",
+          message: "must be at most the 2 replicas, or the master never accepts a write. Use 0 to 2; 1 is the default",
+        },
+      ],
+    ],
+    [
+      "an unknown log level",
+      { redis: { loglevel: "loud" }, auth },
+      [{ path: "redis.loglevel", value: '"loud"', message: 'must be "debug", "verbose", "notice" or "warning"' }],
+    ],
+    [
+      "a misspelt field",
+      { redis: { maxmemory: "1gb" }, auth },
+      [
+        {
+          path: "redis.maxmemory",
+          value: "(present)",
+          message: "unknown field. Check the spelling; the fields are listed in the README's spec reference",
+        },
+      ],
+    ],
+    [
+      "a secret reference with a bad variable name",
+      { auth: { password: { source: "env", name: "REDIS-PASSWORD" } } },
+      [{ path: "auth.password.name", value: "(hidden)", message: "an environment variable name such as REDIS_PASSWORD" }],
+    ],
+  ])("%s", (_title, input, expected) => {
+    expect(problemsOf(input)).toEqual(expected);
+  });
+
+  test("a literal password is refused and never echoed", () => {
+    let message = "";
+    try {
+      parseSpec({ auth: { password: "hunter2-literal" } });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toBe(
+      "Invalid Redis Sentinel spec (1 problem):\n" +
+        '  - auth.password = (hidden): a literal password is not accepted: the spec holds a reference to where the secret lives. Use { source: "env", name: "REDIS_PASSWORD" } or { source: "file", path: "/run/secrets/redis-password" }',
+    );
+    expect(message).not.toContain("hunter2-literal");
+  });
+
+  test("one error lists every problem, field errors and cross-field rules together", () => {
+    expect(() =>
+      parseSpec({
+        topology: { masterName: "bad name" },
+        sentinel: { quorum: 1, failoverTimeout: 1000 },
+        redis: { port: "6379" },
+        auth,
+      }),
+    ).toThrow(
+      "Invalid Redis Sentinel spec (4 problems):\n" +
+        "  - topology.masterName = \"bad name\": use 1 to 64 letters, digits, '.', '_' or '-', such as spoke-redis\n" +
+        '  - redis.port = "6379": port must be a whole number\n' +
+        "  - sentinel.quorum = 1: is less than a majority of 3 sentinels, so a minority could start a failover. Use 2 to 3\n" +
+        "  - sentinel.failoverTimeout = 1000: must be greater than sentinel.downAfterMilliseconds (5000). Use at least twice it, such as 10000",
+    );
+  });
+});
