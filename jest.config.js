@@ -9,6 +9,7 @@ module.exports = {
       testEnvironment: "node",
       transform,
       testMatch: ["<rootDir>/test/unit/**/*.test.ts", "<rootDir>/test/synth/**/*.test.ts"],
+      setupFilesAfterEnv: ["<rootDir>/test/setup-cdktf.ts"],
     },
     {
       // Real redis-server and redis-sentinel processes on loopback addresses (127.0.0.x).

@@ -16,6 +16,8 @@ import {
 } from "./defaults";
 import { parseSize } from "./size";
 
+// No `abort` on any check: in zod 4 an explicit abort also stops the cross-field rules below, and one error
+// should list every problem. Rules that would repeat another's complaint guard themselves instead.
 const int = (field: string) => z.number({ error: `${field} must be a whole number` }).int(`${field} must be a whole number`);
 const port = (field: string) =>
   int(field).min(1, `${field} must be a TCP port from 1 to 65535`).max(65535, `${field} must be a TCP port from 1 to 65535`);
@@ -55,7 +57,10 @@ const topology = z
     nodeCount: int("nodeCount")
       .min(3, "a Sentinel cluster needs at least 3 nodes so that a majority survives one failure. Use 3, 5 or 7")
       .max(MAX_NODE_COUNT, `at most ${MAX_NODE_COUNT} nodes are supported. Use 3, 5 or 7`)
-      .refine((n) => n % 2 === 1, "must be odd, so that the sentinels always form a majority. Use 3, 5 or 7")
+      .refine(
+        (n) => !Number.isInteger(n) || n < 3 || n > MAX_NODE_COUNT || n % 2 === 1,
+        "must be odd, so that the sentinels always form a majority. Use 3, 5 or 7",
+      )
       .default(DEFAULT_NODE_COUNT),
     /** Zero-based index of the node that starts as master. @default 0 */
     initialMaster: int("initialMaster").min(0, "must be a node index from 0").default(0),

@@ -103,6 +103,17 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
       ],
     ],
     [
+      "two nodes: one problem, not also 'must be odd'",
+      { topology: { nodeCount: 2 }, auth },
+      [
+        {
+          path: "topology.nodeCount",
+          value: "2",
+          message: "a Sentinel cluster needs at least 3 nodes so that a majority survives one failure. Use 3, 5 or 7",
+        },
+      ],
+    ],
+    [
       "too many nodes",
       { topology: { nodeCount: 11 }, auth },
       [{ path: "topology.nodeCount", value: "11", message: "at most 9 nodes are supported. Use 3, 5 or 7" }],
