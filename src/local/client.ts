@@ -1,11 +1,12 @@
 import Redis from "ioredis";
 
-/** A short-lived connection that fails fast instead of retrying: for health checks and tests. */
+/** A short-lived connection that fails fast instead of retrying, and gives up after `timeoutMs`: for health checks and tests. */
 export async function withClient<T>(
   host: string,
   port: number,
   password: string,
   fn: (client: Redis) => Promise<T>,
+  timeoutMs = 3000,
 ): Promise<T> {
   const client = new Redis({
     host,
@@ -13,18 +14,22 @@ export async function withClient<T>(
     password,
     lazyConnect: true,
     connectTimeout: 1000,
-    commandTimeout: 2000,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     enableReadyCheck: false,
     retryStrategy: () => null,
   });
   client.on("error", () => undefined); // each command's own promise reports the failure
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${host}:${port} did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    await client.connect();
-    return await fn(client);
+    return await Promise.race([client.connect().then(() => fn(client)), deadline]);
   } finally {
-    client.disconnect();
+    clearTimeout(timer);
+    // disconnect() on a connection that already failed arms a 2 s timer that nothing clears, holding the process.
+    if (client.status !== "end") client.disconnect();
   }
 }
 
