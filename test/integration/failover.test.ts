@@ -26,6 +26,7 @@ afterAll(async () => {
     await cluster.down();
     expect(cluster.runningPids()).toEqual([]);
   }
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const redis = <T>(address: string, fn: Parameters<typeof withClient<T>>[3]) =>

@@ -28,9 +28,17 @@ describe("shellcheck", () => {
   });
 });
 
+const tempDirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+};
+afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+
 /** Runs the rendered boot script as the local runner does: own home and stage, no service start. */
 function boot(env: Record<string, string>, config = envSpec) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "boot-test-"));
+  const root = tempDir("boot-test-");
   const stage = path.join(root, "stage");
   const home = path.join(root, "home");
   fs.mkdirSync(stage);
@@ -91,7 +99,7 @@ describe("boot script, run by bash", () => {
   });
 
   test("reads the password from a file when auth.password points to one", () => {
-    const secretDir = fs.mkdtempSync(path.join(os.tmpdir(), "boot-secret-"));
+    const secretDir = tempDir("boot-secret-");
     const secret = path.join(secretDir, "pw");
     fs.writeFileSync(secret, "from-a-file\n", { mode: 0o600 });
     const { home, run } = boot({}, parseSpec({ auth: { password: { source: "file", path: secret } } }));

@@ -8,8 +8,12 @@ import { parseSpec } from "../../src/spec";
 /** `systemd-analyze verify` exits 0 on unknown keys and bad values but reports them: both must be clean. */
 function verify(name: string, text: string) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "units-"));
-  fs.writeFileSync(path.join(dir, name), text);
-  return spawnSync("systemd-analyze", ["verify", path.join(dir, name)], { encoding: "utf8" });
+  try {
+    fs.writeFileSync(path.join(dir, name), text);
+    return spawnSync("systemd-analyze", ["verify", path.join(dir, name)], { encoding: "utf8" });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe("systemd-analyze verify", () => {
