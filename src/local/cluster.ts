@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES, renderCluster } from "../render";
-import { BINARIES, isOurProcess, requireBinaries, startProcess, stopProcess } from "./processes";
+import { BINARIES, isOurProcess, isRunning, requireBinaries, startProcess, stopProcess } from "./processes";
 import { inspectCluster, type ClusterStatus, type NodeEndpoint } from "./status";
 
 /** First loopback address of a local cluster: node i listens on 127.0.0.(11 + i). */
@@ -32,12 +32,25 @@ export interface LocalUpOptions {
   readonly log?: (line: string) => void;
 }
 
+/** The two processes of a node. */
+export type ProcessKind = "redis" | "sentinel";
+const KINDS: readonly ProcessKind[] = ["redis", "sentinel"];
+const PROCESSES = {
+  redis: { binary: BINARIES.redis, conf: NODE_FILES.redisConf, log: "redis.log" },
+  sentinel: { binary: BINARIES.sentinel, conf: NODE_FILES.sentinelConf, log: "sentinel.log" },
+} as const;
+
 interface NodeState extends NodeEndpoint {
   readonly index: number;
   readonly home: string;
-  redisPid?: number;
-  sentinelPid?: number;
+  /** PIDs of the processes this cluster started, by kind. */
+  readonly pids: { redis?: number; sentinel?: number };
 }
+
+const portOf = (node: NodeState, kind: ProcessKind) => (kind === "redis" ? node.redisPort : node.sentinelPort);
+/** True while the PID recorded for `kind` is a process this cluster started (not a reused PID). */
+const isRunningOurs = (node: NodeState, kind: ProcessKind, pid = node.pids[kind]): pid is number =>
+  pid !== undefined && isOurProcess(pid, PROCESSES[kind].binary, node.home);
 
 interface ClusterState {
   readonly masterName: string;
@@ -88,6 +101,7 @@ export class LocalCluster {
         redisPort: config.redis.port,
         sentinelPort: config.sentinel.port,
         home: path.join(dir, `node-${node.index}`),
+        pids: {},
       })),
     };
     const cluster = new LocalCluster(dir, state);
@@ -113,8 +127,7 @@ export class LocalCluster {
           stdio: ["ignore", "ignore", "pipe"],
         });
       }
-      for (const node of state.nodes) cluster.startRedis(node.index);
-      for (const node of state.nodes) cluster.startSentinel(node.index);
+      for (const kind of KINDS) for (const node of state.nodes) cluster.start(kind, node.index);
       log(`Started ${state.nodes.length} redis-server and ${state.nodes.length} redis-sentinel processes in ${dir}`);
       await cluster.waitHealthy(options.healthTimeoutMs ?? 60000, log);
     } catch (e) {
@@ -152,41 +165,24 @@ export class LocalCluster {
 
   /** The PIDs of the processes this cluster started that still run. */
   runningPids(): number[] {
-    return this.state.nodes.flatMap((node) => [
-      ...(node.redisPid && isOurProcess(node.redisPid, BINARIES.redis, node.address, node.redisPort) ? [node.redisPid] : []),
-      ...(node.sentinelPid && isOurProcess(node.sentinelPid, BINARIES.sentinel, node.address, node.sentinelPort)
-        ? [node.sentinelPid]
-        : []),
-    ]);
+    return this.state.nodes.flatMap((node) => KINDS.filter((k) => isRunningOurs(node, k)).map((k) => node.pids[k]!));
   }
 
-  /** Starts node `index`'s Redis from the config in its home directory (as rewritten by failovers). */
-  startRedis(index: number): number {
+  /** Starts node `index`'s Redis or Sentinel from the config in its home directory (as rewritten by failovers). */
+  start(kind: ProcessKind, index: number): number {
     const node = this.state.nodes[index];
-    node.redisPid = startProcess(BINARIES.redis, [NODE_FILES.redisConf], node.home, path.join(node.home, "redis.log"));
+    const { binary, conf, log } = PROCESSES[kind];
+    const pid = startProcess(binary, [conf], node.home, path.join(node.home, log));
+    node.pids[kind] = pid;
     this.save();
-    return node.redisPid;
+    return pid;
   }
 
-  /** Starts node `index`'s Sentinel from the config in its home directory. */
-  startSentinel(index: number): number {
+  /** Sends `signal` to node `index`'s Redis or Sentinel (SIGKILL: a crash) and waits for it to exit. */
+  async stop(kind: ProcessKind, index: number, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     const node = this.state.nodes[index];
-    node.sentinelPid = startProcess(
-      BINARIES.sentinel,
-      [NODE_FILES.sentinelConf],
-      node.home,
-      path.join(node.home, "sentinel.log"),
-    );
-    this.save();
-    return node.sentinelPid;
-  }
-
-  /** Sends `signal` to node `index`'s Redis (SIGKILL: a crash) and waits for it to exit. */
-  async stopRedis(index: number, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    const node = this.state.nodes[index];
-    if (node.redisPid && isOurProcess(node.redisPid, BINARIES.redis, node.address, node.redisPort)) {
-      await stopProcess(node.redisPid, signal);
-    }
+    const pid = node.pids[kind];
+    if (isRunningOurs(node, kind, pid)) await stopProcess(pid, signal);
   }
 
   /** Asks every process for its view. */
@@ -199,6 +195,7 @@ export class LocalCluster {
     const deadline = Date.now() + timeoutMs;
     let last = "";
     for (;;) {
+      this.assertProcessesRunning();
       const status = await this.status();
       if (status.healthy) return status;
       const summary = `${status.problems.length} to go, such as: ${status.problems[0]}`;
@@ -211,24 +208,36 @@ export class LocalCluster {
     }
   }
 
+  /** Throws, with the end of its log, when a process this cluster started has exited (a port taken, a bad config). */
+  private assertProcessesRunning(): void {
+    for (const node of this.state.nodes) {
+      for (const kind of KINDS) {
+        const pid = node.pids[kind];
+        if (pid !== undefined && !isRunning(pid)) {
+          const log = path.join(node.home, PROCESSES[kind].log);
+          const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").slice(-3).join("\n    ") : "";
+          throw new Error(
+            `${PROCESSES[kind].binary} of node ${node.index} (${node.address}:${portOf(node, kind)}) exited; the end of ${log}:\n    ${tail}`,
+          );
+        }
+      }
+    }
+  }
+
   /** Stops exactly the processes this cluster started, by PID; sentinels first, so that none starts a failover. */
   async down(): Promise<number[]> {
     const stopped: number[] = [];
-    for (const kind of ["sentinel", "redis"] as const) {
+    for (const kind of [...KINDS].reverse()) {
       await Promise.all(
         this.state.nodes.map(async (node) => {
-          const pid = kind === "redis" ? node.redisPid : node.sentinelPid;
-          const port = kind === "redis" ? node.redisPort : node.sentinelPort;
-          if (pid && isOurProcess(pid, BINARIES[kind], node.address, port)) {
+          const pid = node.pids[kind];
+          if (isRunningOurs(node, kind, pid)) {
             await stopProcess(pid);
             stopped.push(pid);
           }
+          delete node.pids[kind];
         }),
       );
-    }
-    for (const node of this.state.nodes) {
-      node.redisPid = undefined;
-      node.sentinelPid = undefined;
     }
     this.save();
     return stopped;

@@ -1,4 +1,5 @@
 export { LocalCluster, LOCAL_FIRST_ADDRESS, localAddresses } from "./cluster";
+export type { ProcessKind } from "./cluster";
 export type { LocalUpOptions } from "./cluster";
 export { formatStatus, inspectCluster } from "./status";
 export type { ClusterStatus, NodeEndpoint, NodeStatus, RedisStatus, SentinelStatus } from "./status";

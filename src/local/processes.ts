@@ -53,14 +53,18 @@ export function isRunning(pid: number): boolean {
 }
 
 /**
- * True when `pid` is a process this tool started: Redis and Sentinel set their process title to
- * `redis-server ADDRESS:PORT` / `redis-sentinel ADDRESS:PORT`. Guards against signalling a reused PID.
+ * True when `pid` is a process this tool started as `binary` in `home`: its working directory is the node's home
+ * or below it (Redis moves to its `dir`, home/data), and its command line names the binary. Both hold from the
+ * first instant (the `sh` that sets the umask, then the process it becomes, before and after it sets its title),
+ * unlike the title `redis-server ADDRESS:PORT`. Guards against signalling a reused PID.
  */
-export function isOurProcess(pid: number, binary: string, address: string, port: number): boolean {
+export function isOurProcess(pid: number, binary: string, home: string): boolean {
   if (!isRunning(pid)) return false;
   try {
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-    return cmdline.includes(binary) && cmdline.includes(`${address}:${port}`);
+    const cwd = fs.readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, "");
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const inHome = cwd === home || cwd.startsWith(`${home}/`);
+    return inHome && cmdline.some((arg) => arg === binary || arg.startsWith(`${binary} `));
   } catch {
     return false;
   }

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LocalCluster } from "../../src/local";
+import { processesUnder } from "./leaks";
 
 // `redis-ha local up|status|down` as a newcomer runs it, on 127.0.2.11-13.
 jest.setTimeout(120_000);
@@ -61,6 +62,7 @@ test("down stops exactly the processes up started, by PID", () => {
   expect(down.stdout).toMatch(/^Stopped 6 processes \(PIDs [\d, ]+\); files kept in /);
   expect(down.stdout.match(/\d{2,}/g)?.map(Number).sort()).toEqual([...pids].sort());
   expect(LocalCluster.open(dir).runningPids()).toEqual([]);
+  expect(processesUnder(dir)).toEqual([]);
   const status = redisHa("local", "status", "--dir", dir);
   expect(status.status).toBe(1);
   expect(status.stdout).toContain("Not healthy:");
