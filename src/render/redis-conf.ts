@@ -1,6 +1,7 @@
 import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES } from "./layout";
 import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
+import { processDirectives } from "./process-directives";
 
 const yesNo = (value: boolean) => (value ? "yes" : "no");
 
@@ -61,11 +62,7 @@ export function renderRedisConf(config: RedisSentinelConfig, nodes: ClusterNodes
     `maxmemory ${memory.maxmemory}`,
     `maxmemory-policy ${memory.policy}`,
     "",
-    "# Process: in the foreground, logging to standard output (the journal on a VM, a log file locally).",
-    "daemonize no",
-    "supervised auto",
-    'logfile ""',
-    `loglevel ${redis.loglevel}`,
+    ...processDirectives(config),
     "",
   ].join("\n");
 }

@@ -1,6 +1,7 @@
 import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES } from "./layout";
 import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
+import { processDirectives } from "./process-directives";
 
 /**
  * sentinel.conf of node `index`. Holds no secret and no `sentinel myid` (each sentinel makes its own on first
@@ -25,11 +26,7 @@ export function renderSentinelConf(config: RedisSentinelConfig, nodes: ClusterNo
     `sentinel announce-ip ${address}`,
     `sentinel announce-port ${sentinel.port}`,
     "",
-    "# Process: in the foreground, logging to standard output (the journal on a VM, a log file locally).",
-    "daemonize no",
-    "supervised auto",
-    'logfile ""',
-    `loglevel ${redis.loglevel}`,
+    ...processDirectives(config),
     "",
     "# Monitoring",
     `sentinel monitor ${name} ${initialMasterAddress(config, nodes)} ${redis.port} ${sentinel.quorum}`,
