@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES, renderCluster } from "../render";
+import { runBootScript, stageNode } from "./boot";
 import { BINARIES, isOurProcess, isRunning, requireBinaries, startProcess, stopProcess } from "./processes";
 import { inspectCluster, type ClusterStatus, type NodeEndpoint } from "./status";
 
@@ -54,7 +54,6 @@ const isRunningOurs = (node: NodeState, kind: ProcessKind, pid = node.pids[kind]
 
 interface ClusterState {
   readonly masterName: string;
-  readonly downAfterMilliseconds: number;
   readonly nodes: NodeState[];
 }
 
@@ -94,7 +93,6 @@ export class LocalCluster {
     const rendered = renderCluster(localConfig, { addresses });
     const state: ClusterState = {
       masterName: config.topology.masterName,
-      downAfterMilliseconds: config.sentinel.downAfterMilliseconds,
       nodes: rendered.map((node) => ({
         index: node.index,
         address: node.address,
@@ -110,22 +108,8 @@ export class LocalCluster {
     try {
       for (const node of rendered) {
         const home = state.nodes[node.index].home;
-        const stage = path.join(home, "rendered");
-        fs.mkdirSync(stage, { recursive: true, mode: 0o700 });
-        fs.writeFileSync(path.join(stage, NODE_FILES.redisConf), node.redisConf);
-        fs.writeFileSync(path.join(stage, NODE_FILES.sentinelConf), node.sentinelConf);
-        fs.writeFileSync(path.join(stage, "boot.sh"), node.bootScript, { mode: 0o700 });
-        execFileSync("bash", [path.join(stage, "boot.sh")], {
-          env: {
-            PATH: process.env.PATH ?? "/usr/bin:/bin",
-            REDIS_HA_HOME: home,
-            REDIS_HA_STAGE: stage,
-            REDIS_HA_USER: os.userInfo().username,
-            REDIS_HA_START: "none",
-            ...secretEnv,
-          },
-          stdio: ["ignore", "ignore", "pipe"],
-        });
+        const boot = runBootScript(stageNode(node, path.join(home, "rendered"), home), secretEnv);
+        if (boot.status !== 0) throw new Error(`the boot script of node ${node.index} failed: ${boot.stderr.trim()}`);
       }
       for (const kind of KINDS) for (const node of state.nodes) cluster.start(kind, node.index);
       log(`Started ${state.nodes.length} redis-server and ${state.nodes.length} redis-sentinel processes in ${dir}`);

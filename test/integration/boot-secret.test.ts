@@ -1,8 +1,8 @@
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { withClient } from "../../src/local";
+import { runBootScript, stageNode } from "../../src/local/boot";
 import { fieldsOf } from "../../src/local/client";
 import { startProcess, stopProcess } from "../../src/local/processes";
 import { NODE_FILES, renderCluster } from "../../src/render";
@@ -24,23 +24,9 @@ afterAll(async () => {
 test("Redis and Sentinel accept the password the boot script quoted", async () => {
   const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
   const [node] = renderCluster(config, { addresses: ["127.0.3.11", "127.0.3.12", "127.0.3.13"] });
-  const home = path.join(root, "node-0");
-  const stage = path.join(root, "stage");
-  fs.mkdirSync(stage);
-  fs.writeFileSync(path.join(stage, NODE_FILES.redisConf), node.redisConf);
-  fs.writeFileSync(path.join(stage, NODE_FILES.sentinelConf), node.sentinelConf);
-  fs.writeFileSync(path.join(stage, "boot.sh"), node.bootScript);
-  const boot = spawnSync("bash", [path.join(stage, "boot.sh")], {
-    encoding: "utf8",
-    env: {
-      PATH: process.env.PATH,
-      REDIS_HA_HOME: home,
-      REDIS_HA_STAGE: stage,
-      REDIS_HA_USER: os.userInfo().username,
-      REDIS_HA_START: "none",
-      REDIS_PASSWORD: password,
-    },
-  });
+  const staged = stageNode(node, path.join(root, "stage"), path.join(root, "node-0"));
+  const boot = runBootScript(staged, { REDIS_PASSWORD: password });
+  const { home } = staged;
   expect(boot.stderr).toBe("");
   expect(boot.status).toBe(0);
 

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { runBootScript, stageNode } from "../../src/local/boot";
 import { NODE_FILES, renderBootScript, renderCluster } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
@@ -36,31 +37,13 @@ const tempDir = (prefix: string) => {
 };
 afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
-/** Runs the rendered boot script as the local runner does: own home and stage, no service start. */
+/** Stages a node's rendered files and returns a runner of its boot script, as `redis-ha local` runs it. */
 function boot(env: Record<string, string>, config = envSpec) {
   const root = tempDir("boot-test-");
-  const stage = path.join(root, "stage");
-  const home = path.join(root, "home");
-  fs.mkdirSync(stage);
   const [node] = renderCluster(config, { addresses });
-  fs.writeFileSync(path.join(stage, NODE_FILES.redisConf), node.redisConf);
-  fs.writeFileSync(path.join(stage, NODE_FILES.sentinelConf), node.sentinelConf);
-  const script = path.join(root, "boot.sh");
-  fs.writeFileSync(script, node.bootScript);
-  const run = (extra: Record<string, string> = {}) =>
-    spawnSync("bash", [script], {
-      encoding: "utf8",
-      env: {
-        PATH: process.env.PATH,
-        REDIS_HA_HOME: home,
-        REDIS_HA_STAGE: stage,
-        REDIS_HA_USER: os.userInfo().username,
-        REDIS_HA_START: "none",
-        ...env,
-        ...extra,
-      },
-    });
-  return { root, home, stage, node, run };
+  const staged = stageNode(node, path.join(root, "stage"), path.join(root, "home"));
+  const run = (extra: Record<string, string> = {}) => runBootScript(staged, { ...env, ...extra });
+  return { home: staged.home, stage: staged.stage, node, run };
 }
 
 const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);

@@ -1,0 +1,43 @@
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { NODE_FILES, type RenderedNode } from "../render";
+
+/** A node's rendered files placed for its boot script, as cloud-init places them on a VM. */
+export interface StagedNode {
+  /** Directory holding the rendered redis.conf and sentinel.conf (the script's REDIS_HA_STAGE). */
+  readonly stage: string;
+  /** The node's home directory (REDIS_HA_HOME). */
+  readonly home: string;
+  /** The boot script. */
+  readonly script: string;
+}
+
+/** Writes `node`'s rendered configs and boot script into `stage` (created, mode 0700) for a node living in `home`. */
+export function stageNode(node: RenderedNode, stage: string, home: string): StagedNode {
+  fs.mkdirSync(stage, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(stage, NODE_FILES.redisConf), node.redisConf);
+  fs.writeFileSync(path.join(stage, NODE_FILES.sentinelConf), node.sentinelConf);
+  const script = path.join(stage, "boot.sh");
+  fs.writeFileSync(script, node.bootScript, { mode: 0o700 });
+  return { stage, home, script };
+}
+
+/**
+ * Runs a staged node's boot script as `redis-ha local` does: the node's own directories, the current user as owner,
+ * and no service start (the caller starts the processes). `env` carries the secret where `auth.password` says.
+ */
+export function runBootScript(node: StagedNode, env: Readonly<Record<string, string>>): SpawnSyncReturns<string> {
+  return spawnSync("bash", [node.script], {
+    encoding: "utf8",
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      REDIS_HA_HOME: node.home,
+      REDIS_HA_STAGE: node.stage,
+      REDIS_HA_USER: os.userInfo().username,
+      REDIS_HA_START: "none",
+      ...env,
+    },
+  });
+}
