@@ -75,7 +75,9 @@ export class LocalCluster {
     if (!safePath.test(dir)) throw new Error(`--dir must be a path of letters, digits, '.', '_', '-' and '/': ${dir}`);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (fs.existsSync(path.join(dir, STATE_FILE))) {
-      throw new Error(`${dir} already holds a local cluster: stop it with \`redis-ha local down --dir ${dir}\` or choose another --dir`);
+      throw new Error(
+        `${dir} already holds a local cluster: stop it with \`redis-ha local down --dir ${dir}\` and remove the directory, or choose another --dir`,
+      );
     }
 
     // The password is made for this cluster and kept in DIR/password (0600); it is never printed.
@@ -162,11 +164,16 @@ export class LocalCluster {
     return pid;
   }
 
-  /** Sends `signal` to node `index`'s Redis or Sentinel (SIGKILL: a crash) and waits for it to exit. */
+  /**
+   * Sends `signal` to node `index`'s Redis or Sentinel (SIGKILL: a crash) and waits for it to exit. The process is
+   * then no longer recorded, so `waitHealthy` does not report it as having died on its own.
+   */
   async stop(kind: ProcessKind, index: number, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
     const node = this.state.nodes[index];
     const pid = node.pids[kind];
     if (isRunningOurs(node, kind, pid)) await stopProcess(pid, signal);
+    delete node.pids[kind];
+    this.save();
   }
 
   /** Asks every process for its view. */
@@ -215,15 +222,11 @@ export class LocalCluster {
       await Promise.all(
         this.state.nodes.map(async (node) => {
           const pid = node.pids[kind];
-          if (isRunningOurs(node, kind, pid)) {
-            await stopProcess(pid);
-            stopped.push(pid);
-          }
-          delete node.pids[kind];
+          if (isRunningOurs(node, kind, pid)) stopped.push(pid);
+          await this.stop(kind, node.index);
         }),
       );
     }
-    this.save();
     return stopped;
   }
 

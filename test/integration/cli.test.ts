@@ -52,7 +52,9 @@ test("status reports roles, links, the sentinels' view and CKQUORUM; --json for 
 test("up refuses a directory that already holds a cluster", () => {
   const again = redisHa("local", "up", "--dir", dir, "--first-address", "127.0.2.11");
   expect(again.status).toBe(1);
-  expect(again.stderr).toContain(`redis-ha: ${dir} already holds a local cluster`);
+  expect(again.stderr).toBe(
+    `redis-ha: ${dir} already holds a local cluster: stop it with \`redis-ha local down --dir ${dir}\` and remove the directory, or choose another --dir\n`,
+  );
 });
 
 test("down stops exactly the processes up started, by PID", () => {
