@@ -14,7 +14,8 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), "local-test-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 test("a port already taken stops `up` with the process's own log line, and nothing is left running", async () => {
-  const squatter = net.createServer().listen(config.sentinel.port, "127.0.4.12");
+  // Holds the port and drops every connection (the health checks will try it), so that close() leaves nothing open.
+  const squatter = net.createServer((socket) => socket.destroy()).listen(config.sentinel.port, "127.0.4.12");
   await new Promise((resolve) => squatter.once("listening", resolve));
   const dir = path.join(root, "taken");
   try {
