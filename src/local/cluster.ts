@@ -83,16 +83,9 @@ export class LocalCluster {
     // The password is made for this cluster and kept in DIR/password (0600); it is never printed.
     const passwordFile = path.join(dir, PASSWORD_FILE);
     fs.writeFileSync(passwordFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
-    const password = fs.readFileSync(passwordFile, "utf8");
-
-    // The secret's location is the one thing besides addresses that differs from a deployed node.
-    const ref = config.auth.password;
-    const localConfig: RedisSentinelConfig =
-      ref.source === "file" ? { ...config, auth: { password: { source: "file", path: passwordFile } } } : config;
-    const secretEnv = ref.source === "env" ? { [ref.name]: password } : {};
 
     const addresses = localAddresses(config.topology.nodeCount, options.firstAddress);
-    const rendered = renderCluster(localConfig, { addresses });
+    const rendered = renderCluster(config, { addresses });
     const state: ClusterState = {
       masterName: config.topology.masterName,
       nodes: rendered.map((node) => ({
@@ -109,9 +102,8 @@ export class LocalCluster {
 
     try {
       for (const node of rendered) {
-        const home = state.nodes[node.index].home;
-        const boot = runBootScript(stageNode(node, path.join(home, "rendered"), home), secretEnv);
-        if (boot.status !== 0) throw new Error(`the boot script of node ${node.index} failed: ${boot.stderr.trim()}`);
+        stageNode(node, cluster.stageOf(node.index), state.nodes[node.index].home);
+        cluster.boot(node.index);
       }
       for (const kind of KINDS) for (const node of state.nodes) cluster.start(kind, node.index);
       log(`Started ${state.nodes.length} redis-server and ${state.nodes.length} redis-sentinel processes in ${dir}`);
@@ -174,6 +166,35 @@ export class LocalCluster {
     if (isRunningOurs(node, kind, pid)) await stopProcess(pid, signal);
     delete node.pids[kind];
     this.save();
+  }
+
+  /** Where node `index`'s rendered configs and boot script are placed: outside its home, which a rebuild wipes. */
+  private stageOf(index: number): string {
+    return path.join(this.dir, "rendered", `node-${index}`);
+  }
+
+  /** Runs node `index`'s boot script, which reads the password from DIR/password; returns what it printed. */
+  private boot(index: number): string {
+    const node = this.state.nodes[index];
+    const script = path.join(this.stageOf(index), "boot.sh");
+    const result = runBootScript(
+      { stage: this.stageOf(index), home: node.home, script },
+      { REDIS_HA_PASSWORD_FILE: path.join(this.dir, PASSWORD_FILE) },
+    );
+    if (result.status !== 0) throw new Error(`the boot script of node ${index} failed: ${result.stderr.trim()}`);
+    return result.stdout;
+  }
+
+  /**
+   * Replaces node `index` as a new VM with a new disk would: stops its processes, removes its home directory and
+   * runs its boot script again, which asks the sentinels where the master is. Returns what the script printed;
+   * start the processes with `start`.
+   */
+  async rebuild(index: number): Promise<string> {
+    await this.stop("sentinel", index);
+    await this.stop("redis", index);
+    fs.rmSync(this.state.nodes[index].home, { recursive: true, force: true });
+    return this.boot(index);
   }
 
   /** Asks every process for its view. */

@@ -1,46 +1,58 @@
 import type { RedisSentinelConfig, SecretReference } from "../spec";
 import { NODE_FILES, UNIT_NAMES, VM_HOME, VM_STAGE, VM_USER } from "./layout";
+import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
 
-/** How the boot script reads the password, as shell lines that set `password`. */
+/** How the boot script reads the password where `auth.password` says, as shell lines that set `password`. */
 function readPassword(ref: SecretReference): string[] {
   switch (ref.source) {
     case "env":
       return [
-        `# The password: environment variable ${ref.name} (auth.password).`,
-        `password="\${${ref.name}:-}"`,
-        `[ -n "$password" ] || fail "the environment variable ${ref.name} is empty or unset (auth.password)"`,
+        `  password="\${${ref.name}:-}"`,
+        `  [ -n "$password" ] || fail "the environment variable ${ref.name} is empty or unset (auth.password)"`,
       ];
     case "file":
       return [
-        `# The password: the file ${ref.path} (auth.password).`,
-        `[ -r ${ref.path} ] || fail "cannot read ${ref.path} (auth.password)"`,
-        `password="$(cat -- ${ref.path})"`,
-        `[ -n "$password" ] || fail "${ref.path} is empty (auth.password)"`,
+        `  [ -r ${ref.path} ] || fail "cannot read ${ref.path} (auth.password)"`,
+        `  password="$(cat -- ${ref.path})"`,
+        `  [ -n "$password" ] || fail "${ref.path} is empty (auth.password)"`,
       ];
   }
 }
 
 /**
- * The boot script of a node: reads the password from where `auth.password` says, writes the two secret files
- * that the configs include, installs the rendered configs into the node's home directory on first boot (later
- * boots keep what Redis and Sentinel rewrote), and starts both services.
+ * The boot script of node `index`. It reads the password from where `auth.password` says and writes the two
+ * secret files that the configs include. On first boot it asks the sentinels where the master is now, and installs
+ * the rendered configs into the node's home directory: unchanged when the sentinels name the rendered initial
+ * master or none answers, pointed at the current master otherwise (a node rebuilt after a failover joins as a
+ * replica instead of starting a second master). Later boots keep the configs Redis and Sentinel rewrote. Then it
+ * starts both services.
  *
  * Its environment overrides the VM layout; `redis-ha local` runs this same script with its own directories and
  * `REDIS_HA_START=none`, so the secret files of a local node are written by the code that writes them on a VM.
  */
-export function renderBootScript(config: RedisSentinelConfig): string {
+export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNodes, index: number): string {
+  checkNodes(config, nodes);
   const name = config.topology.masterName;
+  const self = nodes.addresses[index];
+  const initial = initialMasterAddress(config, nodes);
+  const { redisConf, sentinelConf, redisAuth, sentinelAuth, dataDir } = NODE_FILES;
+  const redisPort = config.redis.port;
+  // Seconds a rebuilt, empty master waits for the sentinels to fail over: detection, plus a retried election.
+  const { downAfterMilliseconds, failoverTimeout } = config.sentinel;
+  const waitForFailover = Math.ceil((downAfterMilliseconds + 2 * failoverTimeout) / 1000) + 10;
+
   return [
     "#!/usr/bin/env bash",
-    `# Boot script of a node of Redis Sentinel cluster "${name}", rendered by cdktf-redis-sentinel.`,
+    `# Boot script of node ${index} (${self}) of Redis Sentinel cluster "${name}", rendered by cdktf-redis-sentinel.`,
     "# Safe to run again: configs that Redis and Sentinel rewrote since the first boot are kept, and the secret",
     "# files are written anew.",
     "#",
     "# Environment (the defaults are the VM layout):",
-    `#   REDIS_HA_HOME   home directory: live configs, secret files and ${NODE_FILES.dataDir}/ (${VM_HOME})`,
-    `#   REDIS_HA_STAGE  directory holding the rendered ${NODE_FILES.redisConf} and ${NODE_FILES.sentinelConf} (${VM_STAGE})`,
-    `#   REDIS_HA_USER   owner of the files, when run as root (${VM_USER})`,
-    `#   REDIS_HA_START  "systemd" starts ${UNIT_NAMES.redis} and ${UNIT_NAMES.sentinel}; "none" leaves that to the caller (systemd)`,
+    `#   REDIS_HA_HOME           home directory: live configs, secret files and ${dataDir}/ (${VM_HOME})`,
+    `#   REDIS_HA_STAGE          directory holding the rendered ${redisConf} and ${sentinelConf} (${VM_STAGE})`,
+    `#   REDIS_HA_USER           owner of the files, when run as root (${VM_USER})`,
+    `#   REDIS_HA_START          "systemd" starts ${UNIT_NAMES.redis} and ${UNIT_NAMES.sentinel}; "none" leaves that to the caller (systemd)`,
+    "#   REDIS_HA_PASSWORD_FILE  read the password from this file instead of from auth.password (redis-ha local)",
     "set -euo pipefail",
     "umask 077",
     "",
@@ -54,16 +66,8 @@ export function renderBootScript(config: RedisSentinelConfig): string {
     "# Hand a file to the service user; only root can, and otherwise the caller already owns it.",
     'own() { if [ "$(id -u)" -eq 0 ]; then chown "$user:$user" "$@"; fi; }',
     "",
-    ...readPassword(config.auth.password),
-    'case "$password" in',
-    '  *[[:cntrl:]]*) fail "the password holds a control character (a newline?): a Redis config file cannot carry it" ;;',
-    "esac",
-    "# Quoted for a Redis config file: inside double quotes, backslash and double quote are escaped.",
-    String.raw`quoted="${"$"}{password//\\/\\\\}"`,
-    String.raw`quoted="\"${"$"}{quoted//\"/\\\"}\""`,
-    "",
-    "# write_secret FILE: standard input to FILE, mode 0600, owned by the service user, replaced atomically.",
-    "write_secret() {",
+    "# write_private FILE: standard input to FILE, mode 0600, owned by the service user, replaced atomically.",
+    "write_private() {",
     "  local tmp",
     '  tmp="$(mktemp "$1.XXXXXX")"',
     '  cat > "$tmp"',
@@ -71,19 +75,70 @@ export function renderBootScript(config: RedisSentinelConfig): string {
     '  mv -f -- "$tmp" "$1"',
     "}",
     "",
-    `install -d -m 0750 -- "$home" "$home/${NODE_FILES.dataDir}"`,
-    `own "$home" "$home/${NODE_FILES.dataDir}"`,
+    "# The password.",
+    'if [ -n "${REDIS_HA_PASSWORD_FILE:-}" ]; then',
+    '  [ -r "$REDIS_HA_PASSWORD_FILE" ] || fail "cannot read $REDIS_HA_PASSWORD_FILE (REDIS_HA_PASSWORD_FILE)"',
+    '  password="$(cat -- "$REDIS_HA_PASSWORD_FILE")"',
+    "else",
+    ...readPassword(config.auth.password),
+    "fi",
+    'case "$password" in',
+    '  *[[:cntrl:]]*) fail "the password holds a control character (a newline?): a Redis config file cannot carry it" ;;',
+    "esac",
+    "# Quoted for a Redis config file: inside double quotes, backslash and double quote are escaped.",
+    String.raw`quoted="${"$"}{password//\\/\\\\}"`,
+    String.raw`quoted="\"${"$"}{quoted//\"/\\\"}\""`,
+    "",
+    `install -d -m 0750 -- "$home" "$home/${dataDir}"`,
+    `own "$home" "$home/${dataDir}"`,
     "# printf is a shell builtin: the password never appears in a process's arguments.",
-    `printf 'requirepass %s\\nmasterauth %s\\n' "$quoted" "$quoted" | write_secret "$home/${NODE_FILES.redisAuth}"`,
-    `printf 'requirepass %s\\nsentinel auth-pass %s %s\\n' "$quoted" ${name} "$quoted" | write_secret "$home/${NODE_FILES.sentinelAuth}"`,
+    `printf 'requirepass %s\\nmasterauth %s\\n' "$quoted" "$quoted" | write_private "$home/${redisAuth}"`,
+    `printf 'requirepass %s\\nsentinel auth-pass %s %s\\n' "$quoted" ${name} "$quoted" | write_private "$home/${sentinelAuth}"`,
+    "",
+    "# Where the master is now, by the sentinels. redis-cli exits 0 on error replies too, so only a reply that names",
+    "# a node of this cluster on the Redis port counts.",
+    `nodes=(${nodes.addresses.join(" ")})`,
+    "ask_sentinels() {",
+    "  local node reply named port known",
+    '  for node in "${nodes[@]}"; do',
+    `    reply="$(REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$node" -p ${config.sentinel.port} SENTINEL get-master-addr-by-name ${name} 2>/dev/null || true)"`,
+    '    named="$(printf \'%s\\n\' "$reply" | sed -n 1p)"',
+    '    port="$(printf \'%s\\n\' "$reply" | sed -n 2p)"',
+    '    for known in "${nodes[@]}"; do',
+    `      if [ "$named" = "$known" ] && [ "$port" = ${redisPort} ]; then echo "$named"; return 0; fi`,
+    "    done",
+    "  done",
+    "}",
+    'master="$(ask_sentinels)"',
+    "# Never start an empty master: the replicas would copy its empty dataset. If the sentinels still name this node",
+    "# (it was master until it lost its disk), wait for them to fail over to a replica that holds the data.",
+    `if [ "$master" = ${self} ] && [ ! -e "$home/${redisConf}" ] && [ -z "$(ls -A "$home/${dataDir}")" ]; then`,
+    '  echo "redis-ha-boot: the sentinels name this node, which has no data, as master: waiting for a failover"',
+    `  deadline=$((SECONDS + ${waitForFailover}))`,
+    `  while [ "$master" = ${self} ] && [ "$SECONDS" -lt "$deadline" ]; do`,
+    "    sleep 1",
+    '    master="$(ask_sentinels)"',
+    "  done",
+    `  [ "$master" != ${self} ] || fail "the sentinels still name this node as master after ${waitForFailover} s, and it has no data: refusing to start an empty master"`,
+    "fi",
+    'if [ -z "$master" ]; then',
+    `  master=${initial}`,
+    `  echo "redis-ha-boot: no sentinel answered; the rendered topology stands (master ${initial})"`,
+    "else",
+    '  echo "redis-ha-boot: the sentinels name $master as master"',
+    "fi",
     "",
     "# The rendered configs are installed once. After that Redis and Sentinel own them: they rewrite them on",
     "# failover, and both must be writable by the service user (Sentinel refuses to start on a read-only file).",
-    `for conf in ${NODE_FILES.redisConf} ${NODE_FILES.sentinelConf}; do`,
-    '  if [ ! -e "$home/$conf" ]; then',
-    '    [ -r "$stage/$conf" ] || fail "missing $stage/$conf"',
-    '    install -m 0600 -- "$stage/$conf" "$home/$conf"',
-    '    own "$home/$conf"',
+    `for conf in ${redisConf} ${sentinelConf}; do`,
+    '  if [ -e "$home/$conf" ]; then continue; fi',
+    '  [ -r "$stage/$conf" ] || fail "missing $stage/$conf"',
+    `  if [ "$master" = ${initial} ]; then`,
+    '    write_private "$home/$conf" < "$stage/$conf"',
+    `  elif [ "$conf" = ${redisConf} ]; then`,
+    `    { grep -v '^replicaof ' "$stage/$conf"; if [ "$master" != ${self} ]; then echo "replicaof $master ${redisPort}"; fi; } | write_private "$home/$conf"`,
+    "  else",
+    `    sed "s/^sentinel monitor ${name} [^ ]* /sentinel monitor ${name} $master /" "$stage/$conf" | write_private "$home/$conf"`,
     "  fi",
     "done",
     "",

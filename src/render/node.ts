@@ -18,14 +18,13 @@ export interface RenderedNode {
 /** Renders every node of a cluster. */
 export function renderCluster(config: RedisSentinelConfig, nodes: ClusterNodes): RenderedNode[] {
   checkNodes(config, nodes);
-  const bootScript = renderBootScript(config);
   const units = renderSystemdUnits(config);
   return nodes.addresses.map((address, index) => ({
     index,
     address,
     redisConf: renderRedisConf(config, nodes, index),
     sentinelConf: renderSentinelConf(config, nodes, index),
-    bootScript,
+    bootScript: renderBootScript(config, nodes, index),
     units,
   }));
 }

@@ -7,7 +7,8 @@ import { NODE_FILES, renderBootScript, renderCluster } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
 const envSpec = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
-const addresses = ["127.0.0.11", "127.0.0.12", "127.0.0.13"];
+// Loopback addresses where nothing listens: the script's question to the sentinels gets no answer.
+const addresses = ["127.0.9.11", "127.0.9.12", "127.0.9.13"];
 
 describe("shellcheck", () => {
   test.each([
@@ -15,7 +16,7 @@ describe("shellcheck", () => {
     ["a file", parseSpec({ auth: { password: { source: "file", path: "/run/secrets/redis-password" } } })],
   ])("passes on the boot script that reads the password from %s", (_, config) => {
     const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
-      input: renderBootScript(config),
+      input: renderBootScript(config, { addresses }, 1),
       encoding: "utf8",
     });
     expect(result.error).toBeUndefined(); // shellcheck is installed (.ci/run installs it)
@@ -74,7 +75,7 @@ describe("boot script, run by bash", () => {
     const { home, node, run } = boot({ REDIS_PASSWORD: "first" });
     expect(run().status).toBe(0);
     expect(fs.readFileSync(path.join(home, NODE_FILES.redisConf), "utf8")).toBe(node.redisConf);
-    const rewritten = node.redisConf + "replicaof 127.0.0.12 6379\n";
+    const rewritten = node.redisConf + "replicaof 127.0.9.12 6379\n";
     fs.writeFileSync(path.join(home, NODE_FILES.redisConf), rewritten);
     expect(run({ REDIS_PASSWORD: "second" }).status).toBe(0);
     expect(fs.readFileSync(path.join(home, NODE_FILES.redisConf), "utf8")).toBe(rewritten);
@@ -90,6 +91,21 @@ describe("boot script, run by bash", () => {
     expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toBe(
       'requirepass "from-a-file"\nmasterauth "from-a-file"\n',
     );
+  });
+
+  test("REDIS_HA_PASSWORD_FILE, as redis-ha local sets it, wins over auth.password", () => {
+    const secret = path.join(tempDir("boot-secret-"), "pw");
+    fs.writeFileSync(secret, "from-the-override", { mode: 0o600 });
+    const { home, run } = boot({ REDIS_PASSWORD: "from-auth-password" });
+    expect(run({ REDIS_HA_PASSWORD_FILE: secret }).status).toBe(0);
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toContain('requirepass "from-the-override"');
+  });
+
+  test("with no sentinel answering, the rendered topology stands and the configs are installed unchanged", () => {
+    const { home, node, run } = boot({ REDIS_PASSWORD: "x" });
+    const result = run();
+    expect(result.stdout).toBe("redis-ha-boot: no sentinel answered; the rendered topology stands (master 127.0.9.11)\n");
+    expect(fs.readFileSync(path.join(home, NODE_FILES.sentinelConf), "utf8")).toBe(node.sentinelConf);
   });
 
   test.each([

@@ -185,16 +185,14 @@ describe("no secret in rendered text", () => {
 
 describe("boot script", () => {
   test("reads the password from where auth.password points", () => {
-    expect(renderBootScript(parseSpec({ auth: { password: { source: "env", name: "SPOKE_REDIS_PASSWORD" } } }))).toContain(
-      'password="${SPOKE_REDIS_PASSWORD:-}"',
-    );
-    expect(renderBootScript(parseSpec({ auth: { password: { source: "file", path: "/run/secrets/pw" } } }))).toContain(
-      'password="$(cat -- /run/secrets/pw)"',
-    );
+    const env = parseSpec({ auth: { password: { source: "env", name: "SPOKE_REDIS_PASSWORD" } } });
+    expect(renderBootScript(env, { addresses }, 0)).toContain('password="${SPOKE_REDIS_PASSWORD:-}"');
+    const file = parseSpec({ auth: { password: { source: "file", path: "/run/secrets/pw" } } });
+    expect(renderBootScript(file, { addresses }, 0)).toContain('password="$(cat -- /run/secrets/pw)"');
   });
 
   test("writes sentinel auth-pass for the configured master name", () => {
-    const script = renderBootScript(config({ topology: { masterName: "spoke-redis" } }));
+    const script = renderBootScript(config({ topology: { masterName: "spoke-redis" } }), { addresses }, 1);
     expect(script).toContain(`'requirepass %s\\nsentinel auth-pass %s %s\\n' "$quoted" spoke-redis "$quoted"`);
   });
 });
