@@ -62,9 +62,14 @@ export function isOurProcess(pid: number, binary: string, home: string): boolean
   if (!isRunning(pid)) return false;
   try {
     const cwd = fs.readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, "");
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    const inHome = cwd === home || cwd.startsWith(`${home}/`);
-    return inHome && cmdline.some((arg) => arg === binary || arg.startsWith(`${binary} `));
+    if (cwd !== home && !cwd.startsWith(`${home}/`)) return false;
+    // While a process is in exec (sh becoming redis-server) the kernel shows an empty command line: read again.
+    let cmdline = "";
+    for (let attempt = 0; attempt < 20 && cmdline === ""; attempt++) {
+      if (attempt > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    }
+    return cmdline.split("\0").some((arg) => arg === binary || arg.startsWith(`${binary} `));
   } catch {
     return false;
   }
