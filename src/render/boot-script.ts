@@ -2,6 +2,9 @@ import type { RedisSentinelConfig, SecretReference } from "../spec";
 import { NODE_FILES, UNIT_NAMES, VM_HOME, VM_STAGE, VM_USER } from "./layout";
 import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
 
+/** File system label of a node's data volume. */
+const DATA_LABEL = "redis-ha-data";
+
 /** How the boot script reads the password where `auth.password` says, as shell lines that set `password`. */
 function readPassword(ref: SecretReference): string[] {
   switch (ref.source) {
@@ -15,6 +18,12 @@ function readPassword(ref: SecretReference): string[] {
         `  [ -r ${ref.path} ] || fail "cannot read ${ref.path} (auth.password)"`,
         `  password="$(cat -- ${ref.path})"`,
         `  [ -n "$password" ] || fail "${ref.path} is empty (auth.password)"`,
+      ];
+    case "ssm-parameter":
+      return [
+        `  password="$(aws ssm get-parameter --region ${ref.region} --name ${ref.name} --with-decryption --query Parameter.Value --output text)" ||`,
+        `    fail "cannot read the SSM parameter ${ref.name} (auth.password): may the instance role call ssm:GetParameter on it?"`,
+        `  [ -n "$password" ] || fail "the SSM parameter ${ref.name} is empty (auth.password)"`,
       ];
   }
 }
@@ -53,6 +62,7 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     `#   REDIS_HA_USER           owner of the files, when run as root (${VM_USER})`,
     `#   REDIS_HA_START          "systemd" starts ${UNIT_NAMES.redis} and ${UNIT_NAMES.sentinel}; "none" leaves that to the caller (systemd)`,
     "#   REDIS_HA_PASSWORD_FILE  read the password from this file instead of from auth.password (redis-ha local)",
+    `#   REDIS_HA_DATA_DEVICE    block device of the data volume: formatted on first use, mounted on ${dataDir}/ (none)`,
     "set -euo pipefail",
     "umask 077",
     "",
@@ -90,6 +100,14 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     String.raw`quoted="\"${"$"}{quoted//\"/\\\"}\""`,
     "",
     `install -d -m 0750 -- "$home" "$home/${dataDir}"`,
+    "# The data volume, on a VM: formatted on first use only, mounted by label (NVMe device names change).",
+    'if [ -n "${REDIS_HA_DATA_DEVICE:-}" ]; then',
+    "  udevadm settle",
+    '  [ -b "$REDIS_HA_DATA_DEVICE" ] || fail "no block device $REDIS_HA_DATA_DEVICE for the data volume"',
+    `  blkid "$REDIS_HA_DATA_DEVICE" > /dev/null || mkfs.ext4 -q -L ${DATA_LABEL} "$REDIS_HA_DATA_DEVICE"`,
+    `  grep -q '^LABEL=${DATA_LABEL} ' /etc/fstab || echo "LABEL=${DATA_LABEL} $home/${dataDir} ext4 defaults,nofail 0 2" >> /etc/fstab`,
+    `  mountpoint -q "$home/${dataDir}" || mount "$home/${dataDir}"`,
+    "fi",
     `own "$home" "$home/${dataDir}"`,
     "# printf is a shell builtin: the password never appears in a process's arguments.",
     `printf 'requirepass %s\\nmasterauth %s\\n' "$quoted" "$quoted" | write_private "$home/${redisAuth}"`,

@@ -1,4 +1,6 @@
 export { renderBootScript } from "./boot-script";
+export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT } from "./cloud-config";
+export type { CloudConfigOptions } from "./cloud-config";
 export { NODE_FILES, UNIT_NAMES, VM_HOME, VM_STAGE, VM_USER } from "./layout";
 export { renderCluster } from "./node";
 export type { RenderedNode } from "./node";

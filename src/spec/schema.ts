@@ -26,6 +26,9 @@ const absolutePath = (field: string) =>
     .string()
     .regex(/^\/[^\s"'\\]*$/, `${field} must be an absolute path without spaces or quotes, such as /etc/redis-ha/notify.sh`);
 
+const SECRET_EXAMPLES =
+  '{ source: "env", name: "REDIS_PASSWORD" }, { source: "file", path: "/run/secrets/redis-password" } or { source: "ssm-parameter", name: "/redis-sentinel/prod/password", region: "eu-west-1" }';
+
 /** Where the Redis password lives. The spec never holds the password itself. */
 const secretReference = z.discriminatedUnion(
   "source",
@@ -42,12 +45,21 @@ const secretReference = z.discriminatedUnion(
       /** File that holds the password (and nothing else) when the boot script runs. */
       path: absolutePath("the secret file"),
     }),
+    z.strictObject({
+      source: z.literal("ssm-parameter"),
+      /** SSM SecureString parameter that holds the password; the node's instance role must be allowed to read it. */
+      name: z
+        .string()
+        .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, "an SSM parameter path such as /redis-sentinel/prod/password"),
+      /** AWS region of the parameter. */
+      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1"),
+    }),
   ],
   {
     error: (issue) =>
       typeof issue.input === "string"
-        ? 'a literal password is not accepted: the spec holds a reference to where the secret lives. Use { source: "env", name: "REDIS_PASSWORD" } or { source: "file", path: "/run/secrets/redis-password" }'
-        : 'must be { source: "env", name: "REDIS_PASSWORD" } or { source: "file", path: "/run/secrets/redis-password" }',
+        ? `a literal password is not accepted: the spec holds a reference to where the secret lives. Use ${SECRET_EXAMPLES}`
+        : `must be ${SECRET_EXAMPLES}`,
   },
 );
 

@@ -14,6 +14,10 @@ describe("shellcheck", () => {
   test.each([
     ["an environment variable", envSpec],
     ["a file", parseSpec({ auth: { password: { source: "file", path: "/run/secrets/redis-password" } } })],
+    [
+      "an SSM parameter",
+      parseSpec({ auth: { password: { source: "ssm-parameter", name: "/redis-sentinel/dev/password", region: "eu-west-1" } } }),
+    ],
   ])("passes on the boot script that reads the password from %s", (_, config) => {
     const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
       input: renderBootScript(config, { addresses }, 1),

@@ -297,6 +297,14 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
       ],
     ],
     [
+      "an SSM parameter reference with a relative name and no real region",
+      { auth: { password: { source: "ssm-parameter", name: "redis/password", region: "Ireland" } } },
+      [
+        { path: "auth.password.name", value: "(hidden)", message: "an SSM parameter path such as /redis-sentinel/prod/password" },
+        { path: "auth.password.region", value: "(hidden)", message: "an AWS region such as eu-west-1" },
+      ],
+    ],
+    [
       "a secret reference with a bad variable name",
       { auth: { password: { source: "env", name: "REDIS-PASSWORD" } } },
       [{ path: "auth.password.name", value: "(hidden)", message: "an environment variable name such as REDIS_PASSWORD" }],
@@ -314,7 +322,7 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
     }
     expect(message).toBe(
       "Invalid Redis Sentinel spec (1 problem):\n" +
-        '  - auth.password = (hidden): a literal password is not accepted: the spec holds a reference to where the secret lives. Use { source: "env", name: "REDIS_PASSWORD" } or { source: "file", path: "/run/secrets/redis-password" }',
+        '  - auth.password = (hidden): a literal password is not accepted: the spec holds a reference to where the secret lives. Use { source: "env", name: "REDIS_PASSWORD" }, { source: "file", path: "/run/secrets/redis-password" } or { source: "ssm-parameter", name: "/redis-sentinel/prod/password", region: "eu-west-1" }',
     );
     expect(message).not.toContain("hunter2-literal");
   });

@@ -1,0 +1,88 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { renderCloudConfig, renderCluster, USER_DATA_LIMIT_BYTES } from "../../src/render";
+import { parseSpec, type RedisSentinelSpec } from "../../src/spec";
+
+const ssm = { password: { source: "ssm-parameter", name: "/redis-sentinel/dev/password", region: "eu-west-1" } } as const;
+const addresses = ["10.0.1.10", "10.0.2.10", "10.0.3.10"];
+const spec = (extra: Partial<RedisSentinelSpec> = {}) => parseSpec({ auth: ssm, ...extra });
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cloud-config-test-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** `cloud-init schema` on a document: its exit status and what it printed. */
+function schema(text: string) {
+  const file = path.join(dir, `user-data-${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, text);
+  const result = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+  expect(result.error).toBeUndefined(); // cloud-init is installed (.ci/run installs it)
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+describe("cloud-init schema", () => {
+  test.each([0, 1, 2])("accepts node %i's user data", (index) => {
+    const result = schema(renderCloudConfig(spec(), { addresses }, index, { dataDevice: "/dev/sdf" }));
+    expect(result.output).toContain("Valid cloud-config");
+    expect(result.status).toBe(0);
+  });
+
+  test("rejects a broken document, so the test above can fail", () => {
+    const broken = renderCloudConfig(spec(), { addresses }, 0).replace("package_update: true", "package_update: sometimes");
+    expect(schema(broken).status).not.toBe(0);
+  });
+});
+
+describe("what the user data places", () => {
+  const text = renderCloudConfig(spec(), { addresses }, 1, { dataDevice: "/dev/sdf" });
+  const doc = parse(text);
+  const node = renderCluster(spec(), { addresses })[1];
+  const placed = (file: string) => doc.write_files.find((f: { path: string }) => f.path === file)?.content;
+
+  test("starts with #cloud-config", () => expect(text.startsWith("#cloud-config\n")).toBe(true));
+
+  test("the rendered configs, boot script and units, byte for byte", () => {
+    expect(placed("/etc/redis-ha/redis.conf")).toBe(node.redisConf);
+    expect(placed("/etc/redis-ha/sentinel.conf")).toBe(node.sentinelConf);
+    expect(placed("/usr/local/sbin/redis-ha-boot")).toBe(node.bootScript);
+    expect(placed("/etc/systemd/system/redis-ha-server.service")).toBe(node.units.redis);
+    expect(placed("/etc/systemd/system/redis-ha-sentinel.service")).toBe(node.units.sentinel);
+  });
+
+  test("keeps Debian's own services from starting, then runs the boot script with the data device", () => {
+    expect(placed("/usr/sbin/policy-rc.d")).toContain("exit 101");
+    expect(doc.runcmd).toEqual([
+      "rm -f /usr/sbin/policy-rc.d",
+      "systemctl disable --now redis-server.service redis-sentinel.service",
+      "REDIS_HA_DATA_DEVICE=/dev/sdf /usr/local/sbin/redis-ha-boot",
+    ]);
+  });
+
+  test("installs the distribution's packages, awscli only to read an SSM parameter", () => {
+    expect(doc.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools", "awscli", "amazon-ec2-utils"]);
+    const local = parse(renderCloudConfig(parseSpec({ auth: { password: { source: "env", name: "P" } } }), { addresses }, 0));
+    expect(local.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools"]);
+    expect(local.runcmd[2]).toBe("/usr/local/sbin/redis-ha-boot");
+  });
+
+  test("fetches the password at boot, and holds none", () => {
+    expect(node.bootScript).toContain(
+      'password="$(aws ssm get-parameter --region eu-west-1 --name /redis-sentinel/dev/password --with-decryption --query Parameter.Value --output text)"',
+    );
+    expect(text).not.toMatch(/^\s*(requirepass|masterauth|sentinel auth-pass) /m);
+  });
+});
+
+test.each([3, 5, 9])("the user data of a %i-node cluster with both scripts fits EC2's 16 KB", (nodeCount) => {
+  const big = spec({
+    topology: { nodeCount, masterName: "a-rather-long-master-name-for-spoke-redis" },
+    sentinel: { notificationScript: "/etc/redis-ha/notify.sh", clientReconfigScript: "/etc/redis-ha/reconfig.sh" },
+  });
+  const many = Array.from({ length: nodeCount }, (_, i) => `10.100.${i}.200`);
+  for (let i = 0; i < nodeCount; i++) {
+    const bytes = Buffer.byteLength(renderCloudConfig(big, { addresses: many }, i, { dataDevice: "/dev/sdf" }));
+    expect(bytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
+  }
+});
