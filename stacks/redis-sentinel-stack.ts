@@ -1,43 +1,63 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { parseSpec, SpecError, type RedisSentinelConfig } from "../src";
-import type { Environment } from "./environments";
+import { Ec2RedisSentinel } from "../constructs/ec2-redis-sentinel";
+import { SpecError } from "../src";
+import { toProblems } from "../src/spec/parse";
+import { environmentSchema, type Environment } from "./environments";
 
 /**
- * The stack of one environment. It validates the environment's spec when the app is built, so a bad spec fails
- * `cdktf synth` with every problem before anything is created, and exposes the settings clients need as outputs.
- * The EC2 construct that provisions the nodes is added to this stack by the AWS issue.
+ * The stack of one environment: its own state, the AWS provider, the Redis Sentinel cluster, and the outputs
+ * its clients need. A bad environment fails `cdktf synth` with every problem, under the environment's name,
+ * before any resource is created.
  */
 export class RedisSentinelStack extends TerraformStack {
-  /** The environment's validated spec, every default applied. */
-  readonly config: RedisSentinelConfig;
+  readonly cluster: Ec2RedisSentinel;
 
-  constructor(scope: Construct, id: string, environment: Environment) {
+  constructor(scope: Construct, id: string, input: Environment) {
     super(scope, id);
-    this.config = parseEnvironmentSpec(environment);
+    const where = `${typeof input?.name === "string" ? input.name : "environment"}.`;
+    const parsed = environmentSchema.safeParse(input, { reportInput: true });
+    if (!parsed.success) throw new SpecError(toProblems(parsed.error.issues, where));
+    const environment = parsed.data;
+
+    if (environment.backend.type === "s3") {
+      new S3Backend(this, {
+        bucket: environment.backend.bucket,
+        key: environment.backend.key ?? `redis-sentinel/${environment.name}/terraform.tfstate`,
+        region: environment.region,
+        encrypt: true,
+      });
+      // S3-native state locking (Terraform 1.10+), which cdktf 0.21's S3Backend has no property for.
+      this.addOverride("terraform.backend.s3.use_lockfile", true);
+    } else {
+      new LocalBackend(this, { path: `terraform.${id}.tfstate` });
+    }
 
     new AwsProvider(this, "aws", {
       region: environment.region,
       defaultTags: [{ tags: { "managed-by": "cdktf-redis-sentinel", environment: environment.name } }],
     });
 
-    new TerraformOutput(this, "sentinel_master_name", {
-      value: this.config.topology.masterName,
-      description: "Name the sentinels monitor the master under (SENTINEL get-master-addr-by-name)",
-    });
-    new TerraformOutput(this, "sentinel_port", { value: this.config.sentinel.port });
-    new TerraformOutput(this, "redis_port", { value: this.config.redis.port });
-    new TerraformOutput(this, "sentinel_quorum", { value: this.config.sentinel.quorum });
-  }
-}
+    try {
+      this.cluster = new Ec2RedisSentinel(this, "redis-sentinel", {
+        parameterName: `/redis-sentinel/${environment.name}/password`,
+        ...environment.cluster,
+        region: environment.region,
+      });
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e;
+      throw new SpecError(e.problems.map((p) => ({ ...p, path: `${where}cluster.${p.path}` })));
+    }
 
-/** The environment's spec, validated; problems name the environment in their path. */
-function parseEnvironmentSpec(environment: Environment): RedisSentinelConfig {
-  try {
-    return parseSpec(environment.spec);
-  } catch (e) {
-    if (!(e instanceof SpecError)) throw e;
-    throw new SpecError(e.problems.map((p) => ({ ...p, path: `${environment.name}.spec.${p.path}` })));
+    const c = this.cluster;
+    new TerraformOutput(this, "sentinel_endpoints", { value: c.sentinelEndpoints });
+    new TerraformOutput(this, "sentinel_master_name", { value: c.masterName });
+    new TerraformOutput(this, "security_group_id", { value: c.securityGroupId });
+    new TerraformOutput(this, "password_parameter", {
+      value: c.passwordParameterName,
+      description: "SSM SecureString holding the password (SPOKE_REDIS_PASSWORD)",
+    });
+    new TerraformOutput(this, "spoke_redis_url", { value: c.spokeRedisUrl, description: "SPOKE_REDIS_URL" });
   }
 }

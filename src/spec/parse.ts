@@ -32,7 +32,7 @@ export class SpecError extends Error {
  */
 export function parseSpec(input: unknown): RedisSentinelConfig {
   const result = redisSentinelSpecSchema.safeParse(input, { reportInput: true });
-  if (!result.success) throw new SpecError(result.error.issues.map(toProblem));
+  if (!result.success) throw new SpecError(toProblems(result.error.issues));
   const spec = result.data;
   const n = spec.topology.nodeCount;
   return {
@@ -43,6 +43,14 @@ export function parseSpec(input: unknown): RedisSentinelConfig {
     },
     sentinel: { ...spec.sentinel, quorum: spec.sentinel.quorum ?? majority(n) },
   };
+}
+
+/** Zod's issues as problems; `pathPrefix` (such as `spec.`) names where the parsed value sits in the caller's input. */
+export function toProblems(issues: readonly z.core.$ZodIssue[], pathPrefix = ""): SpecProblem[] {
+  return issues.map((issue) => {
+    const problem = toProblem(issue);
+    return { ...problem, path: problem.path === "(spec)" && pathPrefix ? pathPrefix.replace(/\.$/, "") : `${pathPrefix}${problem.path}` };
+  });
 }
 
 function toProblem(issue: z.core.$ZodIssue): SpecProblem {

@@ -4,57 +4,139 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Testing, type TerraformStack } from "cdktf";
-import type { RedisSentinelSpec } from "../../src";
+import { parse } from "yaml";
+import { USER_DATA_LIMIT_BYTES } from "../../src";
 import { buildApp } from "../../stacks/app";
-import { ENVIRONMENTS } from "../../stacks/environments";
+import { ENVIRONMENTS, type Environment } from "../../stacks/environments";
 import { RedisSentinelStack } from "../../stacks/redis-sentinel-stack";
 
-const stacksOf = (app: ReturnType<typeof buildApp>) =>
-  app.node.children.filter((c): c is TerraformStack => c instanceof RedisSentinelStack);
+const app = buildApp(ENVIRONMENTS, Testing.app());
+const stack = (name: string) => app.node.findChild(`redis-sentinel-${name}`) as RedisSentinelStack;
+const synthesized = (name: string) => JSON.parse(Testing.synth(stack(name) as TerraformStack));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-test-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-describe("the example app", () => {
-  const app = buildApp(ENVIRONMENTS, Testing.app());
+test("one stack per environment", () => {
+  expect(app.node.children.filter((c) => c instanceof RedisSentinelStack).map((s) => s.node.id)).toEqual([
+    "redis-sentinel-dev",
+    "redis-sentinel-staging",
+    "redis-sentinel-prod",
+  ]);
+});
 
-  test("has one stack per environment", () => {
-    expect(stacksOf(app).map((s) => s.node.id)).toEqual([
-      "redis-sentinel-dev",
-      "redis-sentinel-staging",
-      "redis-sentinel-prod",
-    ]);
-  });
+describe.each(["dev", "staging", "prod"])("%s", (name) => {
+  const json = synthesized(name);
+  const userData: string[] = Object.values(json.resource.aws_instance).map((i: any) => i.user_data);
 
-  test.each(ENVIRONMENTS.map((e) => [e.name, e] as const))("%s: the AWS provider is typed and tagged", (name, env) => {
-    const stack = app.node.findChild(`redis-sentinel-${name}`) as TerraformStack;
-    expect(Testing.synth(stack)).toHaveProviderWithProperties(AwsProvider, {
-      region: env.region,
+  test("a typed, tagged AWS provider", () => {
+    expect(Testing.synth(stack(name))).toHaveProviderWithProperties(AwsProvider, {
+      region: "eu-west-1",
       default_tags: [{ tags: { "managed-by": "cdktf-redis-sentinel", environment: name } }],
     });
   });
 
-  test("outputs the settings clients need, from the validated spec", () => {
-    const prod = JSON.parse(Testing.synth(app.node.findChild("redis-sentinel-prod") as TerraformStack));
-    expect(prod.output).toMatchObject({
-      sentinel_master_name: { value: "spoke-redis" },
-      sentinel_port: { value: 26379 },
-      redis_port: { value: 6379 },
-      sentinel_quorum: { value: 2 },
+  test("its own state", () => {
+    const expected =
+      name === "dev"
+        ? { local: { path: "terraform.redis-sentinel-dev.tfstate" } }
+        : {
+            s3: {
+              bucket: "example-terraform-state",
+              key: `redis-sentinel/${name}/terraform.tfstate`,
+              region: "eu-west-1",
+              encrypt: true,
+              use_lockfile: true,
+            },
+          };
+    expect(json.terraform.backend).toEqual(expected);
+  });
+
+  test("outputs for clients, and its own password parameter", () => {
+    const master = name === "dev" ? "mymaster" : "spoke-redis";
+    expect(json.output).toMatchObject({
+      sentinel_endpoints: { value: ["10.20.1.10:26379", "10.20.2.10:26379", "10.20.3.10:26379"] },
+      sentinel_master_name: { value: master },
+      password_parameter: { value: `/redis-sentinel/${name}/password` },
+      spoke_redis_url: {
+        value: `redis://${master}@10.20.1.10:26379,10.20.2.10:26379,10.20.3.10:26379/master/${master}`,
+      },
+    });
+    expect(json.output.security_group_id.value).toMatch(/^\$\{aws_security_group\.[\w-]+\.id\}$/);
+  });
+
+  test("every node's user data is valid cloud-config under 16 KB, with a boot script that passes shellcheck", () => {
+    expect(userData).toHaveLength(3);
+    userData.forEach((text, i) => {
+      expect(Buffer.byteLength(text)).toBeLessThan(USER_DATA_LIMIT_BYTES);
+      const file = path.join(tmp, `${name}-${i}.yaml`);
+      fs.writeFileSync(file, text);
+      const schema = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
+      expect(`${schema.stdout}${schema.stderr}`).toContain("Valid cloud-config");
+      expect(schema.status).toBe(0);
+      const boot = parse(text).write_files.find((f: { path: string }) => f.path === "/usr/local/sbin/redis-ha-boot");
+      const shellcheck = spawnSync("shellcheck", ["--shell=bash", "-"], { input: boot.content, encoding: "utf8" });
+      expect(shellcheck.stdout).toBe("");
+      expect(shellcheck.status).toBe(0);
     });
   });
 });
 
-test("a bad environment spec fails the app with every problem, under the environment's name", () => {
-  expect(() =>
-    buildApp(
-      // Deliberately invalid: no auth, which the type would also refuse.
-      [{ name: "dev", region: "eu-west-1", spec: { topology: { nodeCount: 2 }, sentinel: { failoverTimeout: 100 } } as RedisSentinelSpec }],
-      Testing.app(),
-    ),
-  ).toThrow(
-    "Invalid Redis Sentinel spec (3 problems):\n" +
-      "  - dev.spec.topology.nodeCount = 2: a Sentinel cluster needs at least 3 nodes so that a majority survives one failure. Use 3, 5 or 7\n" +
-      '  - dev.spec.auth = (missing): a password is required: add auth: { password: { source: "env", name: "REDIS_PASSWORD" } }\n' +
-      "  - dev.spec.sentinel.failoverTimeout = 100: must be greater than sentinel.downAfterMilliseconds (5000). Use at least twice it, such as 10000",
-  );
+describe("bad environment files fail the app with every problem, under the environment's name", () => {
+  const [dev] = ENVIRONMENTS;
+  const build = (env: Record<string, unknown>) => () => buildApp([env as Environment], Testing.app());
+  const withCluster = (cluster: Record<string, unknown>) => build({ ...dev, cluster: { ...dev.cluster, ...cluster } });
+  const nodes = dev.cluster.nodes;
+
+  test.each<[string, () => unknown, string]>([
+    [
+      "an even node count",
+      withCluster({ spec: { topology: { nodeCount: 4 } } }),
+      "  - dev.cluster.spec.topology.nodeCount = 4: must be odd, so that the sentinels always form a majority. Use 3, 5 or 7",
+    ],
+    [
+      "a client CIDR open to the world",
+      withCluster({ clientCidrs: ["0.0.0.0/0"] }),
+      '  - dev.cluster.clientCidrs[0] = "0.0.0.0/0": opens Redis and Sentinel to every address on the internet. Name the CIDRs of the clients, such as the application subnets',
+    ],
+    [
+      "an IPv6 client CIDR open to the world",
+      withCluster({ clientCidrs: ["::/0"] }),
+      '  - dev.cluster.clientCidrs[0] = "::/0": opens Redis and Sentinel to every address on the internet. Name the CIDRs of the clients, such as the application subnets',
+    ],
+    [
+      "a quorum below the majority",
+      withCluster({ spec: { sentinel: { quorum: 1 } } }),
+      "  - dev.cluster.spec.sentinel.quorum = 1: is less than a majority of 3 sentinels, so a minority could start a failover. Use 2 to 3",
+    ],
+    [
+      "an address outside its subnet",
+      withCluster({ nodes: [{ ...nodes[0], privateIp: "10.20.2.50" }, nodes[1], nodes[2]] }),
+      '  - dev.cluster.nodes[0].privateIp = "10.20.2.50": is outside its subnet 10.20.1.0/24',
+    ],
+    [
+      "two nodes on one address",
+      withCluster({ nodes: [nodes[0], { ...nodes[1], subnetCidr: "10.20.1.0/24", privateIp: "10.20.1.10" }, nodes[2]] }),
+      '  - dev.cluster.nodes[1].privateIp = "10.20.1.10": is also the address of node 0: every node needs its own address',
+    ],
+    [
+      "a majority of the nodes in one availability zone",
+      withCluster({ nodes: [nodes[0], { ...nodes[1], availabilityZone: "eu-west-1a" }, nodes[2]] }),
+      '  - dev.cluster.nodes[1].availabilityZone = "eu-west-1a": nodes 0, 1 share eu-west-1a, a majority of 3: losing that zone loses the quorum. Spread the nodes over more zones, or set spreadAcrossAvailabilityZones: false',
+    ],
+    [
+      "an unknown backend",
+      build({ ...dev, backend: { type: "consul" } }),
+      '  - dev.backend.type = {"type":"consul"}: must be { type: "local" } or { type: "s3", bucket: "my-terraform-state" }',
+    ],
+  ])("%s", (_, run, line) => {
+    let message = "";
+    try {
+      run();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message.split("\n")).toEqual(["Invalid Redis Sentinel spec (1 problem):", line]);
+  });
 });
 
 describe("the synth commands write cdk.tf.json for every stack", () => {
@@ -73,7 +155,7 @@ describe("the synth commands write cdk.tf.json for every stack", () => {
       expect(result.status).toBe(0);
       for (const name of ["dev", "staging", "prod"]) {
         const file = path.join(outdir, "stacks", `redis-sentinel-${name}`, "cdk.tf.json");
-        expect(JSON.parse(fs.readFileSync(file, "utf8")).provider.aws[0].region).toBe("eu-west-1");
+        expect(Object.keys(JSON.parse(fs.readFileSync(file, "utf8")).resource.aws_instance)).toHaveLength(3);
       }
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });

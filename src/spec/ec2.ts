@@ -1,0 +1,210 @@
+import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+import { SpecError, toProblems } from "./parse";
+
+/** Default instance type: 2 vCPU, 2 GiB. */
+export const DEFAULT_INSTANCE_TYPE = "t3.small";
+/** Default size of each node's encrypted root volume. */
+export const DEFAULT_ROOT_VOLUME_GIB = 8;
+/** Default size of each node's encrypted data volume (Redis's `dir`). */
+export const DEFAULT_DATA_VOLUME_GIB = 10;
+/** Host number, within its subnet, of the first node address derived from a subnet CIDR. */
+export const FIRST_DERIVED_HOST = 10;
+
+/**
+ * Checks a CIDR the way aws-cdk's `Peer.ipv4` does, and refuses the whole internet. Returns an error message, or
+ * undefined when the CIDR is fine.
+ */
+export function cidrProblem(cidr: string): string | undefined {
+  if (!cidr.includes("/")) {
+    return ipaddr.isValid(cidr)
+      ? `the CIDR mask is missing. Did you mean "${cidr}/${ipaddr.parse(cidr).kind() === "ipv4" ? 32 : 128}"?`
+      : 'must be a CIDR such as "10.0.0.0/16"';
+  }
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    parsed = ipaddr.parseCIDR(cidr);
+  } catch {
+    return 'must be a CIDR such as "10.0.0.0/16"';
+  }
+  const [address, prefix] = parsed;
+  if (prefix === 0) {
+    return "opens Redis and Sentinel to every address on the internet. Name the CIDRs of the clients, such as the application subnets";
+  }
+  const network = address.kind() === "ipv4"
+    ? ipaddr.IPv4.networkAddressFromCIDR(cidr).toString()
+    : ipaddr.IPv6.networkAddressFromCIDR(cidr).toString();
+  if (network !== address.toString()) return `has host bits set. Did you mean "${network}/${prefix}"?`;
+  return undefined;
+}
+
+/** The hosts of an IPv4 subnet that AWS does not reserve (the first four and the last). */
+function usableHost(subnetCidr: string, ip: string): boolean {
+  const [network, prefix] = ipaddr.IPv4.parseCIDR(subnetCidr);
+  const size = 2 ** (32 - prefix);
+  const offset = ipToNumber(ip) - ipToNumber(network.toString());
+  return offset >= 4 && offset <= size - 2;
+}
+
+const ipToNumber = (ip: string) => ipaddr.IPv4.parse(ip).toByteArray().reduce((n, byte) => n * 256 + byte, 0);
+const numberToIp = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
+
+/** What the EC2 construct needs besides the cluster spec: where each node runs, and who may connect. */
+export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: string) => boolean = () => false) {
+  const literalOr = (check: (v: string) => string | undefined) =>
+    z.string().superRefine((v, ctx) => {
+      const problem = isUnresolved(v) ? undefined : check(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, input: v });
+    });
+  const node = z.strictObject({
+    /** Subnet of the node's network interface. */
+    subnetId: z.string().min(1, "must name a subnet, such as subnet-0abc1234"),
+    /** Availability zone of that subnet: the data volume must be created there. */
+    availabilityZone: z.string().min(1, "must name an availability zone, such as eu-west-1a"),
+    /** IPv4 CIDR of the subnet, from which the node's address is derived when `privateIp` is not given. */
+    subnetCidr: literalOr((v) =>
+      ipaddr.IPv4.isValidCIDR(v) ? undefined : 'must be the subnet\'s IPv4 CIDR, such as "10.0.1.0/24"',
+    ).optional(),
+    /** Fixed private address of the node; a replaced instance keeps it. @default host 10 (then 11, ...) of subnetCidr */
+    privateIp: z
+      .string()
+      .refine((v) => !isUnresolved(v), "must be a literal address: every node's configs are rendered at synth time")
+      .refine((v) => isUnresolved(v) || ipaddr.IPv4.isValidFourPartDecimal(v), "must be an IPv4 address such as 10.0.1.10")
+      .optional(),
+  });
+
+  return z
+    .strictObject({
+      /** VPC of the nodes. */
+      vpcId: z.string().min(1, "must name a VPC, such as vpc-0abc1234"),
+      /** One entry per node, in node order. */
+      nodes: z.array(node),
+      /** CIDRs of the clients (Spoke's subnets) that may reach Redis and Sentinel. @default [] */
+      clientCidrs: z.array(literalOr(cidrProblem)).default([]),
+      /** Security groups of the clients that may reach Redis and Sentinel. @default [] */
+      clientSecurityGroupIds: z
+        .array(literalOr((v) => (/^sg-[0-9a-f]{8,17}$/.test(v) ? undefined : "must be a security group id such as sg-0abc1234")))
+        .default([]),
+      /** Refuse placements where one availability zone holds a majority of the nodes. @default true */
+      spreadAcrossAvailabilityZones: z.boolean().default(true),
+      /** @default "t3.small" */
+      instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an instance type such as t3.small").default(DEFAULT_INSTANCE_TYPE),
+      /** @default 8 */
+      rootVolumeGiB: z.number().int().min(8, "must be at least 8 GiB").default(DEFAULT_ROOT_VOLUME_GIB),
+      /** @default 10 */
+      dataVolumeGiB: z.number().int().min(1, "must be at least 1 GiB").default(DEFAULT_DATA_VOLUME_GIB),
+      /** Image of the nodes. @default the latest Debian 12 image, looked up when Terraform plans */
+      amiId: z.string().optional(),
+      /** KMS key for the volumes and the password parameter. @default the AWS managed keys (aws/ebs, aws/ssm) */
+      kmsKeyArn: z.string().optional(),
+    })
+    .superRefine(
+      (placement, ctx) => {
+        const nodes = Array.isArray(placement.nodes) ? placement.nodes : [];
+        if (Number.isInteger(nodeCount) && nodes.length !== nodeCount) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["nodes"],
+            input: `${nodes.length} nodes`,
+            message: `must hold one entry per node: ${nodeCount} (spec.topology.nodeCount)`,
+          });
+        }
+        nodes.forEach((n, i) => {
+          if (n.privateIp === undefined && (n.subnetCidr === undefined || isUnresolved(n.subnetCidr))) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["nodes", i, "privateIp"],
+              input: undefined,
+              message: "is needed when subnetCidr is not given as a literal: node addresses are rendered at synth time",
+            });
+          }
+          const cidrOk = n.subnetCidr !== undefined && !isUnresolved(n.subnetCidr) && ipaddr.IPv4.isValidCIDR(n.subnetCidr);
+          if (n.privateIp && cidrOk && ipaddr.IPv4.isValidFourPartDecimal(n.privateIp)) {
+            const [net, prefix] = ipaddr.IPv4.parseCIDR(n.subnetCidr!);
+            if (!ipaddr.IPv4.parse(n.privateIp).match(net, prefix)) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["nodes", i, "privateIp"],
+                input: n.privateIp,
+                message: `is outside its subnet ${n.subnetCidr}`,
+              });
+            } else if (!usableHost(n.subnetCidr!, n.privateIp)) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["nodes", i, "privateIp"],
+                input: n.privateIp,
+                message: `is reserved by AWS in ${n.subnetCidr} (the first four addresses and the last)`,
+              });
+            }
+          }
+        });
+        if (placement.spreadAcrossAvailabilityZones !== false && Number.isInteger(nodeCount)) {
+          const zones = nodes.map((n) => n.availabilityZone).filter((az) => typeof az === "string" && !isUnresolved(az));
+          const majority = Math.floor(nodeCount / 2) + 1;
+          for (const zone of new Set(zones)) {
+            const members = nodes.flatMap((n, i) => (n.availabilityZone === zone ? [i] : []));
+            if (members.length >= majority && nodes.length === nodeCount) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["nodes", members[members.length - 1], "availabilityZone"],
+                input: zone,
+                message: `nodes ${members.join(", ")} share ${zone}, a majority of ${nodeCount}: losing that zone loses the quorum. Spread the nodes over more zones, or set spreadAcrossAvailabilityZones: false`,
+              });
+            }
+          }
+        }
+      },
+      { when: () => true },
+    );
+}
+
+export type Ec2PlacementInput = z.input<ReturnType<typeof ec2PlacementSchema>>;
+
+/** A validated placement: every node has its fixed private address. */
+export type Ec2Placement = Omit<z.output<ReturnType<typeof ec2PlacementSchema>>, "nodes"> & {
+  readonly nodes: ReadonlyArray<{
+    readonly subnetId: string;
+    readonly availabilityZone: string;
+    readonly subnetCidr?: string;
+    readonly privateIp: string;
+  }>;
+};
+
+/**
+ * Validates a placement for `nodeCount` nodes and gives every node its address: the given `privateIp`, or host 10
+ * of its subnet (11 for the second node in the same subnet, and so on). Throws one `SpecError` for every problem,
+ * addresses that clash included; `pathPrefix` names where the placement sits in the caller's props.
+ */
+export function parseEc2Placement(
+  input: unknown,
+  nodeCount: number,
+  isUnresolved: (value: string) => boolean = () => false,
+  pathPrefix = "",
+): Ec2Placement {
+  const result = ec2PlacementSchema(nodeCount, isUnresolved).safeParse(input, { reportInput: true });
+  if (!result.success) throw new SpecError(toProblems(result.error.issues, pathPrefix));
+  const used = new Map<string, number>();
+  const perSubnet = new Map<string, number>();
+  const nodes = result.data.nodes.map((n, i) => {
+    let privateIp = n.privateIp;
+    if (privateIp === undefined) {
+      const k = perSubnet.get(n.subnetCidr!) ?? 0;
+      perSubnet.set(n.subnetCidr!, k + 1);
+      privateIp = numberToIp(ipToNumber(ipaddr.IPv4.parseCIDR(n.subnetCidr!)[0].toString()) + FIRST_DERIVED_HOST + k);
+    }
+    return { ...n, privateIp, index: i };
+  });
+  const problems = nodes.flatMap((n) => {
+    const clash = used.get(n.privateIp);
+    used.set(n.privateIp, n.index);
+    const derived = result.data.nodes[n.index].privateIp === undefined;
+    const problem = clash !== undefined
+      ? `is also the address of node ${clash}: every node needs its own address`
+      : derived && !usableHost(n.subnetCidr!, n.privateIp)
+        ? `derived as ${n.privateIp}, which ${n.subnetCidr} cannot hold. Give the address`
+        : undefined;
+    return problem ? [{ path: `${pathPrefix}nodes[${n.index}].privateIp`, value: JSON.stringify(n.privateIp), message: problem }] : [];
+  });
+  if (problems.length > 0) throw new SpecError(problems);
+  return { ...result.data, nodes: nodes.map(({ index: _index, ...n }) => n) };
+}
