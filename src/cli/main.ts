@@ -4,11 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { LocalCluster, formatStatus } from "../local";
+import { LocalCluster, formatStatus, userDataOfStack } from "../local";
 import { parseSpec, SpecError, type RedisSentinelConfig } from "../spec";
 
 const USAGE = `Usage:
-  redis-ha local up     [--dir DIR] [--spec FILE] [--first-address 127.0.0.11]
+  redis-ha local up     [--dir DIR] [--spec FILE | --stack STACK [--out cdktf.out]] [--first-address 127.0.0.11]
   redis-ha local status [--dir DIR] [--json]
   redis-ha local down   [--dir DIR]
 
@@ -18,7 +18,9 @@ const USAGE = `Usage:
   down    stops exactly the processes that up started, by PID
 
   --dir DIR      the cluster's files (default for up: a new directory, printed; for status and down: the last up)
-  --spec FILE    a spec as JSON or YAML (see the README's spec reference)`;
+  --spec FILE    a spec as JSON or YAML (see the README's spec reference)
+  --stack STACK  boot a synthesized stack's nodes from the configs in their user data (addresses moved to
+                 loopback, password made locally), such as redis-sentinel-dev; --out is cdktf's output directory`;
 
 /** The spec `redis-ha local up` boots when none is given: every default, 3 nodes. */
 export const DEFAULT_LOCAL_SPEC = { auth: { password: { source: "env", name: "REDIS_PASSWORD" } } } as const;
@@ -63,18 +65,19 @@ async function local(action: string | undefined, args: string[]): Promise<number
       dir: { type: "string" },
       spec: { type: "string" },
       "first-address": { type: "string" },
+      stack: { type: "string" },
+      out: { type: "string", default: "cdktf.out" },
       json: { type: "boolean", default: false },
     },
     strict: true,
   });
   switch (action) {
     case "up": {
-      const config = loadSpec(values.spec);
-      const cluster = await LocalCluster.up(config, {
-        dir: values.dir,
-        firstAddress: values["first-address"],
-        log: (line) => console.log(line),
-      });
+      if (values.stack && values.spec) throw new UsageError("give --spec or --stack, not both");
+      const options = { dir: values.dir, firstAddress: values["first-address"], log: (line: string) => console.log(line) };
+      const cluster = values.stack
+        ? await LocalCluster.upFromUserData(userDataOfStack(values.out, values.stack), options)
+        : await LocalCluster.up(loadSpec(values.spec), options);
       fs.writeFileSync(LAST_DIR_FILE, cluster.dir + "\n");
       console.log(formatStatus(await cluster.status()));
       console.log(connectionHelp(cluster));

@@ -2,7 +2,14 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { NODE_FILES, type RenderedNode } from "../render";
+import { NODE_FILES } from "../render";
+
+/** What a node boots from: its configs and boot script, as rendered or as taken from its user data. */
+export interface NodeFiles {
+  readonly redisConf: string;
+  readonly sentinelConf: string;
+  readonly bootScript: string;
+}
 
 /** A node's rendered files placed for its boot script, as cloud-init places them on a VM. */
 export interface StagedNode {
@@ -15,7 +22,7 @@ export interface StagedNode {
 }
 
 /** Writes `node`'s rendered configs and boot script into `stage` (created, mode 0700) for a node living in `home`. */
-export function stageNode(node: RenderedNode, stage: string, home: string): StagedNode {
+export function stageNode(node: NodeFiles, stage: string, home: string): StagedNode {
   fs.mkdirSync(stage, { recursive: true, mode: 0o700 });
   fs.writeFileSync(path.join(stage, NODE_FILES.redisConf), node.redisConf);
   fs.writeFileSync(path.join(stage, NODE_FILES.sentinelConf), node.sentinelConf);

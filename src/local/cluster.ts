@@ -4,22 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES, renderCluster } from "../render";
-import { runBootScript, stageNode } from "./boot";
+import { runBootScript, stageNode, type NodeFiles } from "./boot";
 import { BINARIES, isOurProcess, isRunning, requireBinaries, startProcess, stopProcess } from "./processes";
 import { inspectCluster, type ClusterStatus, type NodeEndpoint } from "./status";
-
-/** First loopback address of a local cluster: node i listens on 127.0.0.(11 + i). */
-export const LOCAL_FIRST_ADDRESS = "127.0.0.11";
-
-/** The loopback addresses of an `n`-node local cluster that starts at `first` (default 127.0.0.11). */
-export function localAddresses(n: number, first = LOCAL_FIRST_ADDRESS): string[] {
-  const parts = first.split(".").map(Number);
-  if (parts.length !== 4 || parts[0] !== 127 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    throw new Error(`local clusters listen on loopback only: ${first} is not an address in 127.0.0.0/8`);
-  }
-  if (parts[3] + n - 1 > 254) throw new Error(`${n} nodes from ${first} run past ${parts.slice(0, 3).join(".")}.254`);
-  return Array.from({ length: n }, (_, i) => [...parts.slice(0, 3), parts[3] + i].join("."));
-}
+import { localAddresses } from "./addresses";
+import { clusterFromUserData } from "./user-data";
 
 export interface LocalUpOptions {
   /** Directory for every node's files. @default a new directory under the system's temporary directory */
@@ -69,6 +58,25 @@ const safePath = /^[A-Za-z0-9._/-]+$/;
 export class LocalCluster {
   /** Renders `config` for loopback addresses, boots every node and waits until the cluster is healthy. */
   static async up(config: RedisSentinelConfig, options: LocalUpOptions = {}): Promise<LocalCluster> {
+    const addresses = localAddresses(config.topology.nodeCount, options.firstAddress);
+    const meta = { masterName: config.topology.masterName, redisPort: config.redis.port, sentinelPort: config.sentinel.port };
+    return LocalCluster.boot(renderCluster(config, { addresses }), meta, options);
+  }
+
+  /**
+   * Boots a deployed cluster from the user data of its nodes (node order), such as a synthesized stack's: the
+   * configs and boot script in it, with only the addresses moved to loopback and the password made locally.
+   */
+  static async upFromUserData(userData: readonly string[], options: LocalUpOptions = {}): Promise<LocalCluster> {
+    const { nodes, ...meta } = clusterFromUserData(userData, options.firstAddress);
+    return LocalCluster.boot(nodes, meta, options);
+  }
+
+  private static async boot(
+    nodes: ReadonlyArray<NodeFiles & { readonly address: string }>,
+    meta: { readonly masterName: string; readonly redisPort: number; readonly sentinelPort: number },
+    options: LocalUpOptions,
+  ): Promise<LocalCluster> {
     requireBinaries();
     const log = options.log ?? (() => undefined);
     const dir = path.resolve(options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "redis-ha-")));
@@ -81,19 +89,16 @@ export class LocalCluster {
     }
 
     // The password is made for this cluster and kept in DIR/password (0600); it is never printed.
-    const passwordFile = path.join(dir, PASSWORD_FILE);
-    fs.writeFileSync(passwordFile, randomBytes(24).toString("base64url"), { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, PASSWORD_FILE), randomBytes(24).toString("base64url"), { mode: 0o600 });
 
-    const addresses = localAddresses(config.topology.nodeCount, options.firstAddress);
-    const rendered = renderCluster(config, { addresses });
     const state: ClusterState = {
-      masterName: config.topology.masterName,
-      nodes: rendered.map((node) => ({
-        index: node.index,
+      masterName: meta.masterName,
+      nodes: nodes.map((node, index) => ({
+        index,
         address: node.address,
-        redisPort: config.redis.port,
-        sentinelPort: config.sentinel.port,
-        home: path.join(dir, `node-${node.index}`),
+        redisPort: meta.redisPort,
+        sentinelPort: meta.sentinelPort,
+        home: path.join(dir, `node-${index}`),
         pids: {},
       })),
     };
@@ -101,10 +106,10 @@ export class LocalCluster {
     cluster.save();
 
     try {
-      for (const node of rendered) {
-        stageNode(node, cluster.stageOf(node.index), state.nodes[node.index].home);
-        cluster.boot(node.index);
-      }
+      nodes.forEach((node, index) => {
+        stageNode(node, cluster.stageOf(index), state.nodes[index].home);
+        cluster.runBootScript(index);
+      });
       for (const kind of KINDS) for (const node of state.nodes) cluster.start(kind, node.index);
       log(`Started ${state.nodes.length} redis-server and ${state.nodes.length} redis-sentinel processes in ${dir}`);
       await cluster.waitHealthy(options.healthTimeoutMs ?? 60000, log);
@@ -174,7 +179,7 @@ export class LocalCluster {
   }
 
   /** Runs node `index`'s boot script, which reads the password from DIR/password; returns what it printed. */
-  private boot(index: number): string {
+  private runBootScript(index: number): string {
     const node = this.state.nodes[index];
     const script = path.join(this.stageOf(index), "boot.sh");
     const result = runBootScript(
@@ -194,7 +199,7 @@ export class LocalCluster {
     await this.stop("sentinel", index);
     await this.stop("redis", index);
     fs.rmSync(this.state.nodes[index].home, { recursive: true, force: true });
-    return this.boot(index);
+    return this.runBootScript(index);
   }
 
   /** Asks every process for its view. */

@@ -1,4 +1,7 @@
-export { LocalCluster, LOCAL_FIRST_ADDRESS, localAddresses } from "./cluster";
+export { LOCAL_FIRST_ADDRESS, localAddresses } from "./addresses";
+export { LocalCluster } from "./cluster";
+export { clusterFromUserData, userDataOfStack } from "./user-data";
+export type { ClusterFromUserData } from "./user-data";
 export type { ProcessKind } from "./cluster";
 export type { LocalUpOptions } from "./cluster";
 export { formatStatus, inspectCluster } from "./status";
