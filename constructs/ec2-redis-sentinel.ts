@@ -114,7 +114,7 @@ export class Ec2RedisSentinel extends Construct {
       role: role.name,
       policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
     });
-    new IamRolePolicy(this, "read-password", {
+    const readPassword = new IamRolePolicy(this, "read-password", {
       role: role.id,
       policy: new DataAwsIamPolicyDocument(this, "read-password-policy", {
         statement: [
@@ -187,6 +187,8 @@ export class Ec2RedisSentinel extends Construct {
         // A new Debian image or a changed spec must not replace every node at once: a node picks up a changed
         // spec when it is replaced, one at a time, and then joins the current master (see the README).
         lifecycle: { ignoreChanges: ["ami", "user_data"] },
+        // The first boot reads the password: the parameter and the permission to read it must exist by then.
+        dependsOn: [parameter, readPassword],
       });
       const volume = new EbsVolume(this, `node-${index}-data`, {
         availabilityZone: node.availabilityZone,

@@ -47,7 +47,11 @@ test("instances: IMDSv2 only, encrypted root volume, no public address, no SSH k
     root_block_device: { encrypted: true, volume_type: "gp3", volume_size: 8 },
     lifecycle: { ignore_changes: ["ami", "user_data"] },
   });
+  const [parameter] = Object.keys(json.resource.aws_ssm_parameter);
+  const [policy] = Object.keys(json.resource.aws_iam_role_policy);
   for (const instance of resources<Record<string, unknown>>("aws_instance")) {
+    // The first boot reads the password: the parameter and the permission must exist first.
+    expect(instance.depends_on).toEqual([`aws_ssm_parameter.${parameter}`, `aws_iam_role_policy.${policy}`]);
     expect(instance.key_name).toBeUndefined();
     expect(instance.associate_public_ip_address).toBeUndefined(); // the interface is in a private subnet, given
     expect(instance.primary_network_interface).toBeDefined();
