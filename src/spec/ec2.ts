@@ -40,9 +40,9 @@ export function cidrProblem(cidr: string): string | undefined {
 
 /** The hosts of an IPv4 subnet that AWS does not reserve (the first four and the last). */
 function usableHost(subnetCidr: string, ip: string): boolean {
-  const [network, prefix] = ipaddr.IPv4.parseCIDR(subnetCidr);
+  const prefix = ipaddr.IPv4.parseCIDR(subnetCidr)[1];
   const size = 2 ** (32 - prefix);
-  const offset = ipToNumber(ip) - ipToNumber(network.toString());
+  const offset = ipToNumber(ip) - ipToNumber(ipaddr.IPv4.networkAddressFromCIDR(subnetCidr).toString());
   return offset >= 4 && offset <= size - 2;
 }
 
@@ -190,7 +190,8 @@ export function parseEc2Placement(
     if (privateIp === undefined) {
       const k = perSubnet.get(n.subnetCidr!) ?? 0;
       perSubnet.set(n.subnetCidr!, k + 1);
-      privateIp = numberToIp(ipToNumber(ipaddr.IPv4.parseCIDR(n.subnetCidr!)[0].toString()) + FIRST_DERIVED_HOST + k);
+      const network = ipaddr.IPv4.networkAddressFromCIDR(n.subnetCidr!).toString();
+      privateIp = numberToIp(ipToNumber(network) + FIRST_DERIVED_HOST + k);
     }
     return { ...n, privateIp, index: i };
   });
