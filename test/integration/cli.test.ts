@@ -62,7 +62,8 @@ test("down stops exactly the processes up started, by PID", () => {
   const down = redisHa("local", "down", "--dir", dir);
   expect(down.status).toBe(0);
   expect(down.stdout).toMatch(/^Stopped 6 processes \(PIDs [\d, ]+\); files kept in /);
-  expect(down.stdout.match(/\d{2,}/g)?.map(Number).sort()).toEqual([...pids].sort());
+  const reported = /\(PIDs ([\d, ]+)\)/.exec(down.stdout)?.[1].split(", ").map(Number);
+  expect(reported?.sort()).toEqual([...pids].sort());
   expect(LocalCluster.open(dir).runningPids()).toEqual([]);
   expect(processesUnder(dir)).toEqual([]);
   const status = redisHa("local", "status", "--dir", dir);
