@@ -1,32 +1,10 @@
-import type { RedisSentinelConfig, SecretReference } from "../spec";
+import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES, UNIT_NAMES, VM_HOME, VM_STAGE, VM_USER } from "./layout";
 import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
+import { askSentinelsLines, readPasswordLines } from "./shell";
 
 /** File system label of a node's data volume. */
 const DATA_LABEL = "redis-ha-data";
-
-/** How the boot script reads the password where `auth.password` says, as shell lines that set `password`. */
-function readPassword(ref: SecretReference): string[] {
-  switch (ref.source) {
-    case "env":
-      return [
-        `  password="\${${ref.name}:-}"`,
-        `  [ -n "$password" ] || fail "the environment variable ${ref.name} is empty or unset (auth.password)"`,
-      ];
-    case "file":
-      return [
-        `  [ -r ${ref.path} ] || fail "cannot read ${ref.path} (auth.password)"`,
-        `  password="$(cat -- ${ref.path})"`,
-        `  [ -n "$password" ] || fail "${ref.path} is empty (auth.password)"`,
-      ];
-    case "ssm-parameter":
-      return [
-        `  password="$(aws ssm get-parameter --region ${ref.region} --name ${ref.name} --with-decryption --query Parameter.Value --output text)" ||`,
-        `    fail "cannot read the SSM parameter ${ref.name} (auth.password): may the instance role call ssm:GetParameter on it?"`,
-        `  [ -n "$password" ] || fail "the SSM parameter ${ref.name} is empty (auth.password)"`,
-      ];
-  }
-}
 
 /**
  * The boot script of node `index`. It reads the password from where `auth.password` says and writes the two
@@ -85,13 +63,7 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     '  mv -f -- "$tmp" "$1"',
     "}",
     "",
-    "# The password.",
-    'if [ -n "${REDIS_HA_PASSWORD_FILE:-}" ]; then',
-    '  [ -r "$REDIS_HA_PASSWORD_FILE" ] || fail "cannot read $REDIS_HA_PASSWORD_FILE (REDIS_HA_PASSWORD_FILE)"',
-    '  password="$(cat -- "$REDIS_HA_PASSWORD_FILE")"',
-    "else",
-    ...readPassword(config.auth.password),
-    "fi",
+    ...readPasswordLines(config),
     'case "$password" in',
     '  *[[:cntrl:]]*) fail "the password holds a control character (a newline?): a Redis config file cannot carry it" ;;',
     "esac",
@@ -120,20 +92,7 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     `printf 'requirepass %s\\nmasterauth %s\\n' "$quoted" "$quoted" | write_private "$home/${redisAuth}"`,
     `printf 'requirepass %s\\nsentinel auth-pass %s %s\\n' "$quoted" ${name} "$quoted" | write_private "$home/${sentinelAuth}"`,
     "",
-    "# Where the master is now, by the sentinels. redis-cli exits 0 on error replies too, so only a reply that names",
-    "# a node of this cluster on the Redis port counts.",
-    `nodes=(${nodes.addresses.join(" ")})`,
-    "ask_sentinels() {",
-    "  local node reply named port known",
-    '  for node in "${nodes[@]}"; do',
-    `    reply="$(REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$node" -p ${config.sentinel.port} SENTINEL get-master-addr-by-name ${name} 2>/dev/null || true)"`,
-    '    named="$(printf \'%s\\n\' "$reply" | sed -n 1p)"',
-    '    port="$(printf \'%s\\n\' "$reply" | sed -n 2p)"',
-    '    for known in "${nodes[@]}"; do',
-    `      if [ "$named" = "$known" ] && [ "$port" = ${redisPort} ]; then echo "$named"; return 0; fi`,
-    "    done",
-    "  done",
-    "}",
+    ...askSentinelsLines(config, nodes),
     'master="$(ask_sentinels)"',
     "# Never start an empty master: the replicas would copy its empty dataset. If the sentinels still name this node",
     "# (it was master until it lost its disk), wait for them to fail over to a replica that holds the data.",

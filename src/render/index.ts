@@ -6,6 +6,8 @@ export { renderCluster } from "./node";
 export type { RenderedNode } from "./node";
 export { checkNodes } from "./nodes";
 export type { ClusterNodes } from "./nodes";
+export { preStopSeconds, PRESTOP_CATCH_UP_SECONDS, renderPreStopScript } from "./prestop-script";
+export { renderProbeScript } from "./probe-script";
 export { renderRedisConf } from "./redis-conf";
 export { renderSentinelConf } from "./sentinel-conf";
 export { renderSystemdUnits } from "./systemd-units";

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runBootScript, stageNode } from "../../src/local/boot";
-import { NODE_FILES, renderBootScript, renderCluster } from "../../src/render";
+import { NODE_FILES, renderBootScript, renderCluster, renderPreStopScript, renderProbeScript } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
 const envSpec = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
@@ -24,6 +24,19 @@ describe("shellcheck", () => {
       encoding: "utf8",
     });
     expect(result.error).toBeUndefined(); // shellcheck is installed (.ci/run installs it)
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  test.each([
+    ["preStop", renderPreStopScript],
+    ["probe", renderProbeScript],
+  ])("passes on the %s script", (_, render) => {
+    const config = parseSpec({ auth: { password: { source: "file", path: "/etc/redis-ha/secret/password" } } });
+    const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
+      input: render(config, { addresses }, 0),
+      encoding: "utf8",
+    });
     expect(result.stdout).toBe("");
     expect(result.status).toBe(0);
   });

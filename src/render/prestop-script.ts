@@ -1,0 +1,82 @@
+import type { RedisSentinelConfig } from "../spec";
+import { checkNodes, type ClusterNodes } from "./nodes";
+import { askSentinelsLines, readPasswordLines } from "./shell";
+
+/** Longest the preStop script lets the replicas catch up before it asks for the failover. */
+export const PRESTOP_CATCH_UP_SECONDS = 5;
+
+/**
+ * Seconds a node needs to stop gracefully when it is the master: replicas catch up, then the sentinels fail over
+ * (at most failover-timeout), plus a margin. A pod's termination grace period must be at least this.
+ */
+export function preStopSeconds(config: RedisSentinelConfig): number {
+  return PRESTOP_CATCH_UP_SECONDS + Math.ceil(config.sentinel.failoverTimeout / 1000) + 5;
+}
+
+/**
+ * The preStop script of node `index` (a Kubernetes preStop hook, or a planned stop on a VM). On the master it
+ * pauses writes (clients wait, none is refused), waits until a replica has everything the master has, asks a
+ * sentinel to fail over, waits until the sentinels name the new master, makes itself a replica of it, and lifts
+ * the pause: writes sent here then get READONLY, and clients move to the new master. On a replica it does nothing.
+ */
+export function renderPreStopScript(config: RedisSentinelConfig, nodes: ClusterNodes, index: number): string {
+  checkNodes(config, nodes);
+  const self = nodes.addresses[index];
+  const name = config.topology.masterName;
+  const pauseMs = preStopSeconds(config) * 1000;
+  return [
+    "#!/usr/bin/env bash",
+    `# preStop of node ${index} (${self}) of Redis Sentinel cluster "${name}", rendered by cdktf-redis-sentinel.`,
+    "# On the master: pause writes, let a replica catch up, have the sentinels fail over, and wait for the new",
+    "# master, so that the node stops without losing a write. On a replica: nothing to do.",
+    "set -euo pipefail",
+    "",
+    'fail() { echo "redis-ha-prestop: $*" >&2; exit 1; }',
+    "",
+    ...readPasswordLines(config),
+    "",
+    ...askSentinelsLines(config, nodes),
+    "",
+    `redis() { REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h ${self} -p ${config.redis.port} "$@"; }`,
+    "field() { redis INFO replication | tr -d '\\r' | sed -n \"s/^$1://p\"; }",
+    "",
+    'if [ "$(field role)" != master ]; then',
+    '  echo "redis-ha-prestop: not the master: nothing to do"',
+    "  exit 0",
+    "fi",
+    "",
+    `redis CLIENT PAUSE ${pauseMs} WRITE > /dev/null`,
+    'resume() { redis CLIENT UNPAUSE > /dev/null || true; }',
+    "trap resume EXIT",
+    "",
+    "# A replica catches up with everything the master has: the failover then loses no write.",
+    'target="$(field master_repl_offset)"',
+    `deadline=$((SECONDS + ${PRESTOP_CATCH_UP_SECONDS}))`,
+    "best() { redis INFO replication | tr -d '\\r' | grep -Eo 'offset=[0-9]+' | cut -d= -f2 | sort -n | tail -n 1; }",
+    'until [ "$(best)" = "$target" ]; do',
+    '  [ "$SECONDS" -lt "$deadline" ] || fail "no replica caught up with offset $target"',
+    "  sleep 0.1",
+    "done",
+    "",
+    'asked=""',
+    'for node in "${nodes[@]}"; do',
+    `  reply="$(REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$node" -p ${config.sentinel.port} SENTINEL FAILOVER ${name} 2>/dev/null || true)"`,
+    '  if [ "$reply" = OK ]; then asked="$node"; break; fi',
+    "done",
+    '[ -n "$asked" ] || fail "no sentinel accepted SENTINEL FAILOVER"',
+    "",
+    `deadline=$((SECONDS + ${Math.ceil(config.sentinel.failoverTimeout / 1000)}))`,
+    'master="$(ask_sentinels)"',
+    `until [ -n "$master" ] && [ "$master" != ${self} ]; do`,
+    '  [ "$SECONDS" -lt "$deadline" ] || fail "the sentinels named no new master in time"',
+    "  sleep 0.1",
+    '  master="$(ask_sentinels)"',
+    "done",
+    "# Follow the new master now, as Sentinel would on its next round (its link here is held up by the pause), and",
+    "# keep that across a restart. Then the pause lifts (trap), and writes here get READONLY: clients move on.",
+    `redis REPLICAOF "$master" ${config.redis.port} > /dev/null`,
+    "redis CONFIG REWRITE > /dev/null",
+    'echo "redis-ha-prestop: $master is master now; this node is a replica"',
+    "",
+  ].join("\n");
+}
