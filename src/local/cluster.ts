@@ -179,27 +179,29 @@ export class LocalCluster {
   }
 
   /** Runs node `index`'s boot script, which reads the password from DIR/password; returns what it printed. */
-  private runBootScript(index: number): string {
+  private runBootScript(index: number, env: Readonly<Record<string, string>> = {}): string {
     const node = this.state.nodes[index];
     const script = path.join(this.stageOf(index), "boot.sh");
     const result = runBootScript(
       { stage: this.stageOf(index), home: node.home, script },
-      { REDIS_HA_PASSWORD_FILE: path.join(this.dir, PASSWORD_FILE) },
+      { ...env, REDIS_HA_PASSWORD_FILE: path.join(this.dir, PASSWORD_FILE) },
     );
-    if (result.status !== 0) throw new Error(`the boot script of node ${index} failed: ${result.stderr.trim()}`);
+    if (result.status !== 0) {
+      throw new Error(`the boot script of node ${index} failed: ${result.stderr.trim()}\n${result.stdout.trim()}`);
+    }
     return result.stdout;
   }
 
   /**
    * Replaces node `index` as a new VM with a new disk would: stops its processes, removes its home directory and
-   * runs its boot script again, which asks the sentinels where the master is. Returns what the script printed;
-   * start the processes with `start`.
+   * runs its boot script again (with `env` added), which asks the sentinels where the master is. Returns what the
+   * script printed; start the processes with `start`.
    */
-  async rebuild(index: number): Promise<string> {
+  async rebuild(index: number, env: Readonly<Record<string, string>> = {}): Promise<string> {
     await this.stop("sentinel", index);
     await this.stop("redis", index);
     fs.rmSync(this.state.nodes[index].home, { recursive: true, force: true });
-    return this.runBootScript(index);
+    return this.runBootScript(index, env);
   }
 
   /** Asks every process for its view. */

@@ -88,3 +88,28 @@ test("an empty node that the sentinels still name as master waits for their fail
   expect(healed.master).toBe(`${successor}:6379`);
   expect(await withClient(master, 6379, cluster.password(), (c) => c.get("kept"))).toBe("across the rebuild");
 });
+
+test("with no sentinel answering, the empty rendered master refuses to start as master while a peer holds data", async () => {
+  // The whole cluster restarts and node 0, the rendered master, comes back with a new, empty disk.
+  for (const index of [0, 1, 2]) await cluster.stop("sentinel", index);
+  await expect(cluster.rebuild(0, { REDIS_HA_WAIT_SECONDS: "2" })).rejects.toThrow(
+    "the boot script of node 0 failed: redis-ha-boot: this node has no data and would still start as master after 2 s: refusing to start an empty master\n" +
+      "redis-ha-boot: no sentinel answers, and this node has no data while a peer holds some: waiting for the sentinels",
+  );
+  expect(fs.existsSync(path.join(dir, "node-0", "redis.conf"))).toBe(false);
+
+  // Once the other sentinels are back, they name a master that holds the data, and node 0 follows it.
+  cluster.start("sentinel", 1);
+  cluster.start("sentinel", 2);
+  let printed = "";
+  for (const until = Date.now() + 60_000; !printed && Date.now() < until; ) {
+    printed = await cluster.rebuild(0, { REDIS_HA_WAIT_SECONDS: "2" }).catch(() => "");
+  }
+  const master = /the sentinels name (\S+) as master/.exec(printed)?.[1];
+  expect(master).toMatch(/^127\.0\.5\.1[23]$/);
+  cluster.start("redis", 0);
+  cluster.start("sentinel", 0);
+  const status = await cluster.waitHealthy(60_000);
+  expect(status.nodes[0].redis).toMatchObject({ role: "slave", master: `${master}:6379`, linkUp: true });
+  expect(await withClient("127.0.5.11", 6379, cluster.password(), (c) => c.get("kept"))).toBe("across the rebuild");
+});

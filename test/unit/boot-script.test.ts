@@ -18,14 +18,16 @@ describe("shellcheck", () => {
       "an SSM parameter",
       parseSpec({ auth: { password: { source: "ssm-parameter", name: "/redis-sentinel/dev/password", region: "eu-west-1" } } }),
     ],
-  ])("passes on the boot script that reads the password from %s", (_, config) => {
-    const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
-      input: renderBootScript(config, { addresses }, 1),
-      encoding: "utf8",
-    });
-    expect(result.error).toBeUndefined(); // shellcheck is installed (.ci/run installs it)
-    expect(result.stdout).toBe("");
-    expect(result.status).toBe(0);
+  ])("passes on the boot script that reads the password from %s, on the rendered master and on a replica", (_, config) => {
+    for (const index of [0, 1]) {
+      const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
+        input: renderBootScript(config, { addresses }, index),
+        encoding: "utf8",
+      });
+      expect(result.error).toBeUndefined(); // shellcheck is installed (.ci/run installs it)
+      expect(result.stdout).toBe("");
+      expect(result.status).toBe(0);
+    }
   });
 
   test.each([
