@@ -1,10 +1,11 @@
 export { renderBootScript } from "./boot-script";
 export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT } from "./cloud-config";
 export type { CloudConfigOptions } from "./cloud-config";
+export { POD_PASSWORD_FILE, POD_PATHS, POD_SCRIPT, renderPodFiles } from "./kubernetes";
 export { NODE_FILES, UNIT_NAMES, VM_HOME, VM_STAGE, VM_USER } from "./layout";
 export { renderCluster } from "./node";
 export type { RenderedNode } from "./node";
-export { checkNodes } from "./nodes";
+export { bindLine, checkNodes, usesHostnames } from "./nodes";
 export type { ClusterNodes } from "./nodes";
 export { preStopSeconds, PRESTOP_CATCH_UP_SECONDS, renderPreStopScript } from "./prestop-script";
 export { renderProbeScript } from "./probe-script";

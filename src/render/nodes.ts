@@ -40,3 +40,16 @@ export function checkNodes(config: RedisSentinelConfig, nodes: ClusterNodes): vo
 export function initialMasterAddress(config: RedisSentinelConfig, nodes: ClusterNodes): string {
   return nodes.addresses[config.topology.initialMaster];
 }
+
+/** True when the nodes are addressed by host names (stable DNS names on Kubernetes), not IP addresses. */
+export function usesHostnames(nodes: ClusterNodes): boolean {
+  return nodes.addresses.some((a) => !/^[0-9.]+$/.test(a) && !a.includes(":"));
+}
+
+/**
+ * The `bind` line of a node. Redis binds IP addresses only: a node known by its host name (a pod) binds every
+ * interface of its own network namespace, the pod's address and loopback, and its network policy guards them.
+ */
+export function bindLine(nodes: ClusterNodes, index: number, extra: readonly string[] = []): string {
+  return usesHostnames(nodes) ? "bind * -::*" : `bind ${[nodes.addresses[index], ...extra].join(" ")}`;
+}

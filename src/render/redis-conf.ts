@@ -1,6 +1,6 @@
 import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES } from "./layout";
-import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
+import { bindLine, checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
 import { processDirectives } from "./process-directives";
 
 const yesNo = (value: boolean) => (value ? "yes" : "no");
@@ -22,7 +22,7 @@ export function renderRedisConf(config: RedisSentinelConfig, nodes: ClusterNodes
     "# not this file.",
     "",
     "# Network",
-    `bind ${[address, ...redis.extraBindAddresses].join(" ")}`,
+    bindLine(nodes, index, redis.extraBindAddresses),
     `protected-mode ${yesNo(redis.protectedMode)}`,
     `port ${redis.port}`,
     `timeout ${clients.timeout}`,

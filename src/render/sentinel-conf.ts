@@ -1,6 +1,6 @@
 import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES } from "./layout";
-import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
+import { bindLine, checkNodes, initialMasterAddress, usesHostnames, type ClusterNodes } from "./nodes";
 import { processDirectives } from "./process-directives";
 
 /**
@@ -20,9 +20,14 @@ export function renderSentinelConf(config: RedisSentinelConfig, nodes: ClusterNo
     "# edit the spec, not this file.",
     "",
     "# Network. The sentinel announces its own address, whatever source address its connections come from.",
-    `bind ${address}`,
+    bindLine(nodes, index),
     `port ${sentinel.port}`,
     "protected-mode yes",
+    ...(usesHostnames(nodes)
+      ? ["# Nodes are known by host name: resolve them, and announce this one by name (before `sentinel monitor`).",
+         "sentinel resolve-hostnames yes",
+         "sentinel announce-hostnames yes"]
+      : []),
     `sentinel announce-ip ${address}`,
     `sentinel announce-port ${sentinel.port}`,
     "",

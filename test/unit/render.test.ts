@@ -233,3 +233,26 @@ describe("node addresses", () => {
     ).not.toThrow();
   });
 });
+
+describe("nodes known by host name (Kubernetes)", () => {
+  const names = ["redis-0.redis-headless.spoke.svc.cluster.local", "redis-1.redis-headless.spoke.svc.cluster.local", "redis-2.redis-headless.spoke.svc.cluster.local"];
+
+  test("bind every interface of the pod, announce the stable name, and let Sentinel resolve names before monitoring", () => {
+    const redis = directives(renderRedisConf(config(), { addresses: names }, 1));
+    expect(redis).toContain("bind * -::*");
+    expect(redis).toContain(`replica-announce-ip ${names[1]}`);
+    expect(redis).toContain(`replicaof ${names[0]} 6379`);
+    const sentinel = directives(renderSentinelConf(config(), { addresses: names }, 1));
+    expect(sentinel).toContain("bind * -::*");
+    expect(sentinel).toContain(`sentinel announce-ip ${names[1]}`);
+    const monitor = sentinel.indexOf(`sentinel monitor mymaster ${names[0]} 6379 2`);
+    expect(monitor).toBeGreaterThan(sentinel.indexOf("sentinel resolve-hostnames yes"));
+    expect(monitor).toBeGreaterThan(sentinel.indexOf("sentinel announce-hostnames yes"));
+  });
+
+  test("IP addresses keep their own bind and no host-name settings", () => {
+    const sentinel = directives(renderSentinelConf(config(), { addresses }, 0));
+    expect(sentinel).toContain("bind 10.0.1.10");
+    expect(sentinel.some((l) => l.includes("hostnames"))).toBe(false);
+  });
+});

@@ -1,0 +1,56 @@
+import type { RedisSentinelConfig } from "../spec";
+import { NODE_FILES } from "./layout";
+import { renderCluster } from "./node";
+import type { ClusterNodes } from "./nodes";
+import { renderPreStopScript } from "./prestop-script";
+import { renderProbeScript } from "./probe-script";
+
+/** Where a pod mounts its ConfigMap, its Secret, its data volume, and a scratch directory for the boot step. */
+export const POD_PATHS = {
+  config: "/etc/redis-ha",
+  secret: "/etc/redis-ha-secret",
+  data: "/data",
+  stage: "/stage",
+} as const;
+/** Key of the password in the mounted Secret's directory. */
+export const POD_PASSWORD_FILE = `${POD_PATHS.secret}/password`;
+/** The dispatcher every container runs: `pod.sh boot|probe KIND|prestop`. */
+export const POD_SCRIPT = "pod.sh";
+
+/**
+ * The ConfigMap data of a StatefulSet whose pod `i` is node `i`: every node's rendered configs and scripts under
+ * names ending in its ordinal, and `pod.sh`, which runs the right one in each pod. All pods share one template, so
+ * the ordinal at the end of the pod's host name picks the files.
+ */
+export function renderPodFiles(config: RedisSentinelConfig, nodes: ClusterNodes): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const node of renderCluster(config, nodes)) {
+    const i = node.index;
+    files[`redis-${i}.conf`] = node.redisConf;
+    files[`sentinel-${i}.conf`] = node.sentinelConf;
+    files[`boot-${i}.sh`] = node.bootScript;
+    files[`prestop-${i}.sh`] = renderPreStopScript(config, nodes, i);
+    files[`probe-${i}.sh`] = renderProbeScript(config, nodes, i);
+  }
+  const { config: dir, data, stage } = POD_PATHS;
+  files[POD_SCRIPT] = [
+    "#!/usr/bin/env bash",
+    `# Runs this pod's script of Redis Sentinel cluster "${config.topology.masterName}", rendered by cdktf-redis-sentinel.`,
+    "# Usage: pod.sh boot | probe live|ready|sentinel | prestop. The pod's ordinal (the end of its host name) picks the",
+    "# node's files.",
+    "set -euo pipefail",
+    'ordinal="${HOSTNAME##*-}"',
+    `[ -r "${dir}/boot-$ordinal.sh" ] || { echo "pod.sh: no node $ordinal in this cluster" >&2; exit 1; }`,
+    'case "${1:-}" in',
+    "  boot)",
+    `    cp "${dir}/redis-$ordinal.conf" "${stage}/${NODE_FILES.redisConf}"`,
+    `    cp "${dir}/sentinel-$ordinal.conf" "${stage}/${NODE_FILES.sentinelConf}"`,
+    `    REDIS_HA_HOME=${data} REDIS_HA_STAGE=${stage} REDIS_HA_START=none exec bash "${dir}/boot-$ordinal.sh" ;;`,
+    `  probe) exec bash "${dir}/probe-$ordinal.sh" "\${2:-}" ;;`,
+    `  prestop) exec bash "${dir}/prestop-$ordinal.sh" ;;`,
+    '  *) echo "usage: pod.sh boot | probe live|ready|sentinel | prestop" >&2; exit 2 ;;',
+    "esac",
+    "",
+  ].join("\n");
+  return files;
+}
