@@ -81,6 +81,24 @@ describe.each(["dev", "staging", "prod"])("%s", (name) => {
   });
 });
 
+test("the Kubernetes environment synthesizes with no cluster reachable, with the outputs its clients need", () => {
+  const k8s = JSON.parse(Testing.synth(app.node.findChild("redis-sentinel-k8s-dev") as TerraformStack));
+  expect(k8s.provider.kubernetes[0]).toEqual({ config_path: "~/.kube/config", config_context: "dev" });
+  expect(k8s.terraform.backend).toEqual({ local: { path: "terraform.redis-sentinel-k8s-dev.tfstate" } });
+  expect(k8s.output).toMatchObject({
+    sentinel_service: { value: "redis-sentinel.spoke.svc.cluster.local:26379" },
+    sentinel_master_name: { value: "spoke-redis" },
+    password_secret: { value: "redis-password" },
+  });
+  expect(Object.keys(k8s.resource).sort()).toEqual([
+    "kubernetes_config_map_v1",
+    "kubernetes_network_policy_v1",
+    "kubernetes_pod_disruption_budget_v1",
+    "kubernetes_service_v1",
+    "kubernetes_stateful_set_v1",
+  ]);
+});
+
 describe("bad environment files fail the app with every problem, under the environment's name", () => {
   const [dev] = ENVIRONMENTS;
   const build = (env: Record<string, unknown>) => () => buildApp([env as Environment], Testing.app());

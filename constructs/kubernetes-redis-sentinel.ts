@@ -1,0 +1,324 @@
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { NetworkPolicyV1, type NetworkPolicyV1SpecIngressFrom } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
+import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
+import { Construct } from "constructs";
+import {
+  parseSize,
+  parseSpec,
+  POD_PASSWORD_FILE,
+  POD_PATHS,
+  POD_SCRIPT,
+  preStopSeconds,
+  renderPodFiles,
+  SpecError,
+  type RedisSentinelConfig,
+  type RedisSentinelSpec,
+} from "../src";
+
+/** Redis image: Debian-based, with bash, redis-cli and redis-sentinel; runs as user redis (999). */
+export const DEFAULT_REDIS_IMAGE = "redis:7.2";
+
+/** Pods allowed to reach Redis and Sentinel: those matching both selectors (an empty selector matches all). */
+export interface KubernetesPeer {
+  readonly podSelector?: Record<string, string>;
+  readonly namespaceSelector?: Record<string, string>;
+}
+
+export interface KubernetesRedisSentinelProps {
+  /** Namespace of every object. */
+  readonly namespace: string;
+  /** Name of the StatefulSet; pods are `<name>-0`, `<name>-1`, ... @default "redis" */
+  readonly name?: string;
+  /** The cluster (topology, sentinel and Redis settings); the password comes from `passwordSecret`. */
+  readonly spec?: Omit<RedisSentinelSpec, "auth">;
+  /** An existing Secret holding the password, and its key. @default key "password" */
+  readonly passwordSecret: { readonly name: string; readonly key?: string };
+  /** @default "redis:7.2" */
+  readonly image?: string;
+  /** Size of each pod's data volume. @default "10Gi" */
+  readonly storageSize?: string;
+  /** @default the cluster's default storage class */
+  readonly storageClassName?: string;
+  /** Requests and limits of the Redis container. @default 100m CPU and 256Mi requested, 1Gi memory limit */
+  readonly resources?: { readonly requests?: Record<string, string>; readonly limits?: Record<string, string> };
+  /** Client pods allowed in by the network policy. @default none (add with allowFrom) */
+  readonly clients?: readonly KubernetesPeer[];
+  /** @default "cluster.local" */
+  readonly clusterDomain?: string;
+}
+
+/**
+ * Redis with Sentinel on Kubernetes: a StatefulSet whose pods each run Redis and a Sentinel sidecar, known to each
+ * other by stable DNS names through a headless Service. An init container runs the same boot script as a VM (it
+ * asks the sentinels for the current master; an empty pod never becomes master while a peer holds data), a
+ * preStop hook hands the master over before the pod stops, and a network policy admits only the cluster's own pods
+ * and the given clients.
+ */
+export class KubernetesRedisSentinel extends Construct {
+  readonly config: RedisSentinelConfig;
+  /** Each pod's stable DNS name. */
+  readonly podAddresses: string[];
+  /** `host:port` of the Service that clients ask for the master. */
+  readonly sentinelEndpoint: string;
+  readonly masterName: string;
+  /** The Secret holding the password. */
+  readonly passwordSecretName: string;
+
+  private readonly ports: number[];
+  private readonly policyBase: { readonly name: string; readonly namespace: string; readonly labels: Record<string, string> };
+  private peers: number;
+
+  constructor(scope: Construct, id: string, props: KubernetesRedisSentinelProps) {
+    // Validated before the construct joins the tree: bad props leave nothing behind.
+    const config = validate(props);
+    super(scope, id);
+    const name = props.name ?? "redis";
+    const { namespace } = props;
+    const domain = props.clusterDomain ?? "cluster.local";
+    const headless = `${name}-headless`;
+    const labels = { "app.kubernetes.io/name": "redis-sentinel", "app.kubernetes.io/instance": name };
+    this.config = config;
+    this.masterName = config.topology.masterName;
+    this.passwordSecretName = props.passwordSecret.name;
+    this.ports = [config.redis.port, config.sentinel.port];
+    const n = config.topology.nodeCount;
+    this.podAddresses = Array.from({ length: n }, (_, i) => `${name}-${i}.${headless}.${namespace}.svc.${domain}`);
+    this.sentinelEndpoint = `${name}-sentinel.${namespace}.svc.${domain}:${config.sentinel.port}`;
+
+    const configMap = new ConfigMapV1(this, "config", {
+      metadata: { name: `${name}-config`, namespace, labels },
+      data: renderPodFiles(config, { addresses: this.podAddresses }),
+    });
+
+    const ports = [
+      { name: "redis", port: config.redis.port },
+      { name: "sentinel", port: config.sentinel.port },
+    ];
+    new ServiceV1(this, "headless", {
+      metadata: { name: headless, namespace, labels },
+      spec: {
+        clusterIp: "None",
+        // Pods find each other by name before they are ready: the boot step asks the other sentinels.
+        publishNotReadyAddresses: true,
+        selector: labels,
+        port: ports.map((p) => ({ name: p.name, port: p.port, targetPort: String(p.port) })),
+      },
+    });
+    new ServiceV1(this, "sentinel-service", {
+      metadata: { name: `${name}-sentinel`, namespace, labels },
+      spec: {
+        selector: labels,
+        port: [{ name: "sentinel", port: config.sentinel.port, targetPort: String(config.sentinel.port) }],
+      },
+    });
+    new PodDisruptionBudgetV1(this, "disruption-budget", {
+      metadata: { name, namespace, labels },
+      spec: { maxUnavailable: "1", selector: { matchLabels: labels } },
+    });
+
+    const mounts = (...names: string[]) =>
+      [
+        { name: "data", mountPath: POD_PATHS.data },
+        { name: "config", mountPath: POD_PATHS.config, readOnly: true },
+        { name: "secret", mountPath: POD_PATHS.secret, readOnly: true },
+        { name: "stage", mountPath: POD_PATHS.stage },
+      ].filter((m) => names.includes(m.name));
+    const run = (...args: string[]) => ["bash", `${POD_PATHS.config}/${POD_SCRIPT}`, ...args];
+    const containerSecurity = {
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    };
+    const image = props.image ?? DEFAULT_REDIS_IMAGE;
+    const env = [{ name: "REDIS_HA_PASSWORD_FILE", value: POD_PASSWORD_FILE }];
+    const probe = (kind: string, initialDelaySeconds: number) => ({
+      exec: { command: run("probe", kind) },
+      initialDelaySeconds,
+      periodSeconds: 5,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    });
+
+    new StatefulSetV1(this, "statefulset", {
+      metadata: { name, namespace, labels },
+      spec: {
+        serviceName: headless,
+        replicas: String(n),
+        podManagementPolicy: "Parallel",
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: preStopSeconds(config) + 5,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: "999",
+              runAsGroup: "999",
+              fsGroup: "999",
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  {
+                    weight: 100,
+                    podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: [{ matchLabels: labels }] },
+                  },
+                ],
+              },
+            },
+            topologySpreadConstraint: [
+              {
+                maxSkew: 1,
+                topologyKey: "topology.kubernetes.io/zone",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: [{ matchLabels: labels }],
+              },
+            ],
+            initContainer: [
+              {
+                name: "boot",
+                image,
+                command: run("boot"),
+                env,
+                volumeMount: mounts("data", "config", "secret", "stage"),
+                securityContext: containerSecurity,
+              },
+            ],
+            container: [
+              {
+                name: "redis",
+                image,
+                command: ["redis-server", "redis.conf"],
+                workingDir: POD_PATHS.data,
+                env,
+                port: [{ name: "redis", containerPort: config.redis.port }],
+                volumeMount: mounts("data", "config", "secret"),
+                securityContext: containerSecurity,
+                resources: {
+                  requests: { cpu: "100m", memory: "256Mi", ...props.resources?.requests },
+                  limits: { memory: DEFAULT_MEMORY_LIMIT, ...props.resources?.limits },
+                },
+                livenessProbe: probe("live", 10),
+                readinessProbe: probe("ready", 5),
+                lifecycle: { preStop: [{ exec: { command: run("prestop") } }] },
+              },
+              {
+                name: "sentinel",
+                image,
+                command: ["redis-sentinel", "sentinel.conf"],
+                workingDir: POD_PATHS.data,
+                env,
+                port: [{ name: "sentinel", containerPort: config.sentinel.port }],
+                volumeMount: mounts("data", "config", "secret"),
+                securityContext: containerSecurity,
+                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                livenessProbe: probe("sentinel", 10),
+                readinessProbe: probe("sentinel", 5),
+              },
+            ],
+            volume: [
+              { name: "config", configMap: { name: configMap.metadata.name, defaultMode: "0555" } },
+              {
+                name: "secret",
+                secret: {
+                  secretName: props.passwordSecret.name,
+                  defaultMode: "0400",
+                  items: [{ key: props.passwordSecret.key ?? "password", path: "password" }],
+                },
+              },
+              { name: "stage", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+            ],
+          },
+        },
+        volumeClaimTemplate: [
+          {
+            metadata: { name: "data" },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              storageClassName: props.storageClassName,
+              resources: { requests: { storage: props.storageSize ?? "10Gi" } },
+            },
+          },
+        ],
+      },
+    });
+
+    // Network policies add up: one admits the cluster's own pods, and each client gets a policy of its own.
+    this.policyBase = { name, namespace, labels };
+    this.peers = 0;
+    this.admit("network-policy", name, { podSelector: { matchLabels: labels } });
+    for (const client of props.clients ?? []) this.allowFrom(client);
+  }
+
+  /** Admits `peer`'s pods to the Redis and Sentinel ports, with a network policy of its own. */
+  allowFrom(peer: KubernetesPeer): void {
+    if (!peer.podSelector && !peer.namespaceSelector) {
+      throw new SpecError([
+        {
+          path: "allowFrom",
+          value: "{}",
+          message: "names no pods: give a podSelector and/or a namespaceSelector (an empty peer would admit every pod)",
+        },
+      ]);
+    }
+    const k = this.peers++;
+    this.admit(`client-${k}`, `${this.policyBase.name}-client-${k}`, {
+      ...(peer.podSelector ? { podSelector: { matchLabels: peer.podSelector } } : {}),
+      ...(peer.namespaceSelector ? { namespaceSelector: { matchLabels: peer.namespaceSelector } } : {}),
+    });
+  }
+
+  private admit(id: string, name: string, from: NetworkPolicyV1SpecIngressFrom): void {
+    const { namespace, labels } = this.policyBase;
+    new NetworkPolicyV1(this, id, {
+      metadata: { name, namespace, labels },
+      spec: {
+        podSelector: { matchLabels: labels },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [from], ports: this.ports.map((port) => ({ port: String(port), protocol: "TCP" })) }],
+      },
+    });
+  }
+}
+
+/** Default memory limit of the Redis container. */
+export const DEFAULT_MEMORY_LIMIT = "1Gi";
+/** maxmemory may use this share of the container's memory limit; the rest covers buffers and fork copy-on-write. */
+export const MAXMEMORY_SHARE_OF_LIMIT = 0.75;
+
+/** Bytes in a Kubernetes memory quantity (`1Gi`, `512Mi`, `1G`), or undefined for one this does not read. */
+function quantityBytes(quantity: string): number | undefined {
+  const match = /^(\d+)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(quantity);
+  if (!match) return undefined;
+  const units: Record<string, number> = { "": 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  return Number(match[1]) * units[match[2] ?? ""];
+}
+
+function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
+  let config: RedisSentinelConfig;
+  try {
+    config = parseSpec({ ...props.spec, auth: { password: { source: "file", path: POD_PASSWORD_FILE } } });
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    throw new SpecError(e.problems.map((p) => ({ ...p, path: `spec.${p.path}` })));
+  }
+  const limit = props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT;
+  const limitBytes = quantityBytes(limit);
+  const maxmemory = parseSize(config.redis.memory.maxmemory) ?? 0;
+  if (limitBytes !== undefined && maxmemory > MAXMEMORY_SHARE_OF_LIMIT * limitBytes) {
+    throw new SpecError([
+      {
+        path: "spec.redis.memory.maxmemory",
+        value: JSON.stringify(config.redis.memory.maxmemory),
+        message: `is above ${MAXMEMORY_SHARE_OF_LIMIT * 100}% of the Redis container's memory limit (${limit}): the pod would be killed before Redis evicts. Lower maxmemory, or raise resources.limits.memory`,
+      },
+    ]);
+  }
+  return config;
+}

@@ -1,0 +1,46 @@
+import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
+import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { KubernetesRedisSentinel, type KubernetesRedisSentinelProps } from "../constructs/kubernetes-redis-sentinel";
+
+/** A Kubernetes environment: which cluster (a kubeconfig context) and the construct's props. */
+export interface KubernetesEnvironment {
+  readonly name: string;
+  /** kubeconfig file and context Terraform uses; nothing is contacted at synth time. */
+  readonly kubeconfig: { readonly path: string; readonly context: string };
+  readonly cluster: KubernetesRedisSentinelProps;
+}
+
+/** The example Kubernetes environment: Spoke's namespace, the password in an existing Secret, Spoke's pods as clients. */
+export const KUBERNETES_ENVIRONMENTS: readonly KubernetesEnvironment[] = [
+  {
+    name: "k8s-dev",
+    kubeconfig: { path: "~/.kube/config", context: "dev" },
+    cluster: {
+      namespace: "spoke",
+      passwordSecret: { name: "redis-password", key: "password" },
+      spec: { topology: { masterName: "spoke-redis" }, redis: { memory: { maxmemory: "768mb" } } },
+      storageSize: "5Gi",
+      clients: [{ podSelector: { "app.kubernetes.io/name": "spoke" } }],
+    },
+  },
+];
+
+/** The stack of a Kubernetes environment: `redis-sentinel-<name>`, with local state and the client outputs. */
+export class KubernetesRedisSentinelStack extends TerraformStack {
+  readonly cluster: KubernetesRedisSentinel;
+
+  constructor(scope: Construct, id: string, environment: KubernetesEnvironment) {
+    super(scope, id);
+    new LocalBackend(this, { path: `terraform.${id}.tfstate` });
+    new KubernetesProvider(this, "kubernetes", {
+      configPath: environment.kubeconfig.path,
+      configContext: environment.kubeconfig.context,
+    });
+    const c = (this.cluster = new KubernetesRedisSentinel(this, "redis-sentinel", environment.cluster));
+    new TerraformOutput(this, "sentinel_service", { value: c.sentinelEndpoint, description: "Ask it for the master" });
+    new TerraformOutput(this, "sentinel_master_name", { value: c.masterName });
+    new TerraformOutput(this, "password_secret", { value: c.passwordSecretName, description: "Secret holding the password" });
+    new TerraformOutput(this, "pod_addresses", { value: c.podAddresses });
+  }
+}

@@ -1,0 +1,148 @@
+import { spawnSync } from "node:child_process";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
+import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
+import { Testing, TerraformStack } from "cdktf";
+import { KubernetesRedisSentinel, type KubernetesRedisSentinelProps } from "../../constructs/kubernetes-redis-sentinel";
+import { renderPodFiles } from "../../src/render";
+
+const props: KubernetesRedisSentinelProps = {
+  namespace: "spoke",
+  passwordSecret: { name: "redis-password" },
+  spec: { topology: { masterName: "spoke-redis" }, redis: { memory: { maxmemory: "512mb" } } },
+  clients: [{ podSelector: { app: "spoke" } }],
+};
+
+function synth(p: KubernetesRedisSentinelProps = props) {
+  const stack = new TerraformStack(Testing.app(), "test");
+  const cluster = new KubernetesRedisSentinel(stack, "redis", p);
+  const text = Testing.synth(stack);
+  return { stack, cluster, text, json: JSON.parse(text) };
+}
+const { cluster, text, json } = synth();
+const labels = { "app.kubernetes.io/name": "redis-sentinel", "app.kubernetes.io/instance": "redis" };
+const statefulSet = Object.values(json.resource.kubernetes_stateful_set_v1)[0] as any;
+// cdktf's matchers compare nested blocks exactly; deep partial checks use the synthesized JSON.
+const all = (type: string) => Object.values(json.resource[type] as Record<string, any>);
+const pod = statefulSet.spec.template.spec;
+
+test("pods are known by stable names through a headless Service that publishes them before they are ready", () => {
+  expect(cluster.podAddresses).toEqual([0, 1, 2].map((i) => `redis-${i}.redis-headless.spoke.svc.cluster.local`));
+  expect(text).toHaveResource(ServiceV1);
+  expect(all("kubernetes_service_v1")).toEqual([
+    expect.objectContaining({
+      metadata: { name: "redis-headless", namespace: "spoke", labels },
+      spec: expect.objectContaining({ cluster_ip: "None", publish_not_ready_addresses: true, selector: labels }),
+    }),
+    expect.objectContaining({
+      metadata: { name: "redis-sentinel", namespace: "spoke", labels },
+      spec: { selector: labels, port: [{ name: "sentinel", port: 26379, target_port: "26379" }] },
+    }),
+  ]);
+  expect(cluster.sentinelEndpoint).toBe("redis-sentinel.spoke.svc.cluster.local:26379");
+});
+
+test("the ConfigMap holds the rendered files, byte for byte, from the renderer the VMs use", () => {
+  expect(text).toHaveResourceWithProperties(ConfigMapV1, {
+    data: renderPodFiles(cluster.config, { addresses: cluster.podAddresses }),
+  });
+  const data = (Object.values(json.resource.kubernetes_config_map_v1)[0] as any).data;
+  expect(data["sentinel-1.conf"]).toContain("sentinel resolve-hostnames yes");
+  expect(data["redis-1.conf"]).toContain("replicaof redis-0.redis-headless.spoke.svc.cluster.local 6379");
+  const shellcheck = spawnSync("shellcheck", ["--shell=bash", "-"], { input: data["pod.sh"], encoding: "utf8" });
+  expect(shellcheck.stdout).toBe("");
+  expect(shellcheck.status).toBe(0);
+});
+
+test("a StatefulSet of 3 pods: a boot init container, Redis and a Sentinel sidecar, a volume per pod", () => {
+  expect(text).toHaveResource(StatefulSetV1);
+  expect(statefulSet.spec).toMatchObject({ replicas: "3", service_name: "redis-headless", pod_management_policy: "Parallel" });
+  expect(pod.init_container.map((c: any) => [c.name, c.command])).toEqual([["boot", ["bash", "/etc/redis-ha/pod.sh", "boot"]]]);
+  expect(pod.container.map((c: any) => [c.name, c.command, c.working_dir])).toEqual([
+    ["redis", ["redis-server", "redis.conf"], "/data"],
+    ["sentinel", ["redis-sentinel", "sentinel.conf"], "/data"],
+  ]);
+  expect(statefulSet.spec.volume_claim_template[0].spec).toMatchObject({
+    access_modes: ["ReadWriteOnce"],
+    resources: { requests: { storage: "10Gi" } },
+  });
+});
+
+test("non-root, read-only root file system, no privilege escalation, no capabilities, seccomp, no API token", () => {
+  expect(pod.security_context).toEqual({
+    run_as_non_root: true,
+    run_as_user: "999",
+    run_as_group: "999",
+    fs_group: "999",
+    seccomp_profile: { type: "RuntimeDefault" },
+  });
+  for (const c of [...pod.init_container, ...pod.container]) {
+    expect(c.security_context).toEqual({
+      run_as_non_root: true,
+      read_only_root_filesystem: true,
+      allow_privilege_escalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
+  }
+  expect(pod.automount_service_account_token).toBe(false);
+});
+
+test("probes and the preStop hand-over run the rendered scripts; the grace period covers the hand-over", () => {
+  const [redis, sentinel] = pod.container;
+  expect(redis.liveness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "live"]);
+  expect(redis.readiness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "ready"]);
+  expect(sentinel.readiness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "sentinel"]);
+  expect(redis.lifecycle.pre_stop[0].exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "prestop"]);
+  expect(pod.termination_grace_period_seconds).toBe(25); // 5 s catch-up + 10 s failover + 5 s margin, + 5 s
+});
+
+test("spread over nodes and zones; at most one pod down at a time", () => {
+  expect(pod.affinity.pod_anti_affinity.preferred_during_scheduling_ignored_during_execution[0].pod_affinity_term.topology_key).toBe(
+    "kubernetes.io/hostname",
+  );
+  expect(pod.topology_spread_constraint[0]).toMatchObject({ topology_key: "topology.kubernetes.io/zone", max_skew: 1 });
+  expect(text).toHaveResourceWithProperties(PodDisruptionBudgetV1, { spec: { max_unavailable: "1", selector: { match_labels: labels } } });
+});
+
+test("network policies admit the cluster's own pods and each client, on the two ports only", () => {
+  const ports = [{ port: "6379", protocol: "TCP" }, { port: "26379", protocol: "TCP" }];
+  const policy = (name: string, from: object) => ({
+    metadata: { name, namespace: "spoke", labels },
+    spec: { pod_selector: { match_labels: labels }, policy_types: ["Ingress"], ingress: [{ from: [from], ports }] },
+  });
+  expect(text).toHaveResource(NetworkPolicyV1);
+  expect(all("kubernetes_network_policy_v1")).toEqual(
+    expect.arrayContaining([
+      policy("redis", { pod_selector: { match_labels: labels } }),
+      policy("redis-client-0", { pod_selector: { match_labels: { app: "spoke" } } }),
+    ]),
+  );
+  const { cluster: c, stack } = synth();
+  c.allowFrom({ namespaceSelector: { team: "payments" } });
+  const after = Object.values(JSON.parse(Testing.synth(stack)).resource.kubernetes_network_policy_v1);
+  expect(after).toContainEqual(policy("redis-client-1", { namespace_selector: { match_labels: { team: "payments" } } }));
+  expect(after).toHaveLength(3);
+  expect(() => c.allowFrom({})).toThrow("allowFrom = {}: names no pods");
+});
+
+test("the password comes from the existing Secret, mounted read-only; no secret in the synthesized JSON", () => {
+  expect(pod.volume.find((v: any) => v.name === "secret").secret).toEqual({
+    secret_name: "redis-password",
+    default_mode: "0400",
+    items: [{ key: "password", path: "password" }],
+  });
+  expect(text).not.toMatch(/requirepass "|masterauth "/);
+});
+
+test("bad props fail before anything joins the tree", () => {
+  const stack = new TerraformStack(Testing.app(), "bad");
+  expect(() => new KubernetesRedisSentinel(stack, "redis", { ...props, spec: { topology: { nodeCount: 4 } } })).toThrow(
+    "  - spec.topology.nodeCount = 4: must be odd",
+  );
+  expect(() => new KubernetesRedisSentinel(stack, "redis", { ...props, spec: {} })).toThrow(
+    '  - spec.redis.memory.maxmemory = "2gb": is above 75% of the Redis container\'s memory limit (1Gi): the pod would be killed before Redis evicts. Lower maxmemory, or raise resources.limits.memory',
+  );
+  expect(stack.node.children).toEqual([]);
+});
