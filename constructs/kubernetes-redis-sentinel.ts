@@ -5,6 +5,7 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { Construct } from "constructs";
 import {
+  NODE_FILES,
   parseSize,
   parseSpec,
   POD_PASSWORD_FILE,
@@ -194,7 +195,7 @@ export class KubernetesRedisSentinel extends Construct {
               {
                 name: "redis",
                 image,
-                command: ["redis-server", "redis.conf"],
+                command: ["redis-server", NODE_FILES.redisConf],
                 workingDir: POD_PATHS.data,
                 env,
                 port: [{ name: "redis", containerPort: config.redis.port }],
@@ -211,7 +212,7 @@ export class KubernetesRedisSentinel extends Construct {
               {
                 name: "sentinel",
                 image,
-                command: ["redis-sentinel", "sentinel.conf"],
+                command: ["redis-sentinel", NODE_FILES.sentinelConf],
                 workingDir: POD_PATHS.data,
                 env,
                 port: [{ name: "sentinel", containerPort: config.sentinel.port }],
