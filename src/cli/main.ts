@@ -30,9 +30,12 @@ const LAST_DIR_FILE = path.join(os.tmpdir(), `redis-ha-last-dir-${os.userInfo().
 
 class UsageError extends Error {}
 
+/** The spec of `redis-ha local up`. A local cluster makes its own password, so `auth` may be left out. */
 function loadSpec(file: string | undefined): RedisSentinelConfig {
   if (!file) return parseSpec(DEFAULT_LOCAL_SPEC);
-  return parseSpec(parseYaml(fs.readFileSync(file, "utf8")));
+  const spec: unknown = parseYaml(fs.readFileSync(file, "utf8"));
+  const withAuth = spec && typeof spec === "object" && !("auth" in spec) ? { ...spec, auth: DEFAULT_LOCAL_SPEC.auth } : spec;
+  return parseSpec(withAuth);
 }
 
 function clusterDir(dir: string | undefined): string {

@@ -94,7 +94,7 @@ const sentinel = z
     /** Sentinel port. @default 26379 */
     port: port("port").default(DEFAULT_SENTINEL_PORT),
     /** Sentinels that must agree the master is down. At least a majority of the nodes. @default majority */
-    quorum: int("quorum").optional(),
+    quorum: int("quorum").min(1, "must be at least 1: a majority of the sentinels").optional(),
     /** @default 5000 */
     downAfterMilliseconds: int("downAfterMilliseconds")
       .min(100, "must be at least 100 ms; 5000 is the usual value")
@@ -266,7 +266,7 @@ export const redisSentinelSpecSchema = z
       }
 
       const s = spec.sentinel ?? {};
-      if (nodeCountOk && Number.isInteger(s.quorum)) {
+      if (nodeCountOk && Number.isInteger(s.quorum) && (s.quorum as number) >= 1) {
         const q = s.quorum as number;
         if (q < majority(n)) {
           add(

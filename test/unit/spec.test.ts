@@ -173,6 +173,11 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
       ],
     ],
     [
+      "a quorum of zero",
+      { sentinel: { quorum: 0 }, auth },
+      [{ path: "sentinel.quorum", value: "0", message: "must be at least 1: a majority of the sentinels" }],
+    ],
+    [
       "a quorum above the node count",
       { topology: { nodeCount: 5 }, sentinel: { quorum: 6 }, auth },
       [{ path: "sentinel.quorum", value: "6", message: "is more than the 5 sentinels that exist. Use 3 to 5" }],
