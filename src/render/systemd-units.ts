@@ -13,6 +13,8 @@ function unit(description: string, execStart: string, restartSec: number): strin
     `Description=${description} (cdktf-redis-sentinel)`,
     "After=network-online.target",
     "Wants=network-online.target",
+    "# Never before the data volume is mounted: an empty data directory would restart a master empty.",
+    `RequiresMountsFor=${VM_HOME}/${NODE_FILES.dataDir}`,
     "",
     "[Service]",
     "Type=notify",

@@ -205,6 +205,7 @@ describe("systemd units", () => {
       expect(unit).toContain("ReadWritePaths=/var/lib/redis-ha\n");
       expect(unit).toContain("UMask=0077\n");
       expect(unit).toContain("User=redis\n");
+      expect(unit).toContain("RequiresMountsFor=/var/lib/redis-ha/data\n");
     }
     expect(redis).toContain("ExecStart=/usr/bin/redis-server redis.conf\n");
     expect(sentinel).toContain("ExecStart=/usr/bin/redis-sentinel sentinel.conf\n");
