@@ -1,8 +1,10 @@
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { NetworkPolicyV1, type NetworkPolicyV1SpecIngressFrom } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
+import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import {
   NODE_FILES,
@@ -34,8 +36,13 @@ export interface KubernetesRedisSentinelProps {
   readonly name?: string;
   /** The cluster (topology, sentinel and Redis settings); the password comes from `passwordSecret`. */
   readonly spec?: Omit<RedisSentinelSpec, "auth">;
-  /** An existing Secret holding the password, and its key. @default key "password" */
+  /** The Secret holding the password, and its key. @default key "password" */
   readonly passwordSecret: { readonly name: string; readonly key?: string };
+  /**
+   * Create `passwordSecret` with a password Terraform generates when it applies (two random UUIDs, 244 bits) and
+   * keeps afterwards; the Terraform state holds it. Otherwise the Secret must exist. @default false
+   */
+  readonly generatePassword?: boolean;
   /** @default "redis:7.2" */
   readonly image?: string;
   /** Size of each pod's data volume. @default "10Gi" */
@@ -87,6 +94,15 @@ export class KubernetesRedisSentinel extends Construct {
     const n = config.topology.nodeCount;
     this.podAddresses = Array.from({ length: n }, (_, i) => `${name}-${i}.${headless}.${namespace}.svc.${domain}`);
     this.sentinelEndpoint = `${name}-sentinel.${namespace}.svc.${domain}:${config.sentinel.port}`;
+
+    if (props.generatePassword) {
+      new SecretV1(this, "password", {
+        metadata: { name: props.passwordSecret.name, namespace, labels },
+        data: { [props.passwordSecret.key ?? "password"]: `${Fn.uuid()}-${Fn.uuid()}` },
+        // uuid() changes at every plan: the first value stays.
+        lifecycle: { ignoreChanges: ["data"] },
+      });
+    }
 
     const configMap = new ConfigMapV1(this, "config", {
       metadata: { name: `${name}-config`, namespace, labels },

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { Testing, TerraformStack } from "cdktf";
@@ -134,6 +135,16 @@ test("the password comes from the existing Secret, mounted read-only; no secret 
     items: [{ key: "password", path: "password" }],
   });
   expect(text).not.toMatch(/requirepass "|masterauth "/);
+});
+
+test("by default the Secret must exist; with generatePassword, Terraform generates the password when it applies", () => {
+  expect(json.resource.kubernetes_secret_v1).toBeUndefined();
+  const { text: generated } = synth({ ...props, generatePassword: true });
+  expect(generated).toHaveResourceWithProperties(SecretV1, {
+    data: { password: "${uuid()}-${uuid()}" },
+    lifecycle: { ignore_changes: ["data"] },
+  });
+  expect(generated).not.toMatch(/requirepass "|masterauth "/);
 });
 
 test("bad props fail before anything joins the tree", () => {
