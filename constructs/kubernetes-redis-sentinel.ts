@@ -55,19 +55,33 @@ export interface KubernetesRedisSentinelProps {
   readonly clients?: readonly KubernetesPeer[];
   /** @default "cluster.local" */
   readonly clusterDomain?: string;
+  /** Sentinels as sidecars of the Redis pods (seed 003), or in a StatefulSet of their own (seed 004). @default "sidecar" */
+  readonly sentinels?: "sidecar" | "separate";
+}
+
+/** One StatefulSet of the cluster: Redis pods (with a Sentinel sidecar, or alone) or Sentinel pods. */
+interface Workload {
+  readonly id: string;
+  readonly name: string;
+  readonly headless: string;
+  readonly labels: Record<string, string>;
+  /** What its pods run; passed to the boot step. */
+  readonly processes: "both" | "redis" | "sentinel";
 }
 
 /**
- * Redis with Sentinel on Kubernetes: a StatefulSet whose pods each run Redis and a Sentinel sidecar, known to each
- * other by stable DNS names through a headless Service. An init container runs the same boot script as a VM (it
- * asks the sentinels for the current master; an empty pod never becomes master while a peer holds data), a
- * preStop hook hands the master over before the pod stops, and a network policy admits only the cluster's own pods
- * and the given clients.
+ * Redis with Sentinel on Kubernetes: a StatefulSet whose pods each run Redis and a Sentinel sidecar (seed 003), or,
+ * with `sentinels: "separate"`, a second StatefulSet of Sentinel pods (seed 004); pods know each other by stable
+ * DNS names through headless Services. An init container runs the same boot script as a VM (it asks the sentinels
+ * for the current master; an empty pod never becomes master while a peer holds data), a preStop hook hands the
+ * master over before a Redis pod stops, and network policies admit only the cluster's own pods and the clients.
  */
 export class KubernetesRedisSentinel extends Construct {
   readonly config: RedisSentinelConfig;
-  /** Each pod's stable DNS name. */
+  /** Each Redis pod's stable DNS name. */
   readonly podAddresses: string[];
+  /** Each Sentinel's stable DNS name (the Redis pods' own names when the sentinels are sidecars). */
+  readonly sentinelAddresses: string[];
   /** `host:port` of the Service that clients ask for the master. */
   readonly sentinelEndpoint: string;
   readonly masterName: string;
@@ -85,14 +99,31 @@ export class KubernetesRedisSentinel extends Construct {
     const name = props.name ?? "redis";
     const { namespace } = props;
     const domain = props.clusterDomain ?? "cluster.local";
-    const headless = `${name}-headless`;
+    const separate = props.sentinels === "separate";
+    // Shared by every pod of the cluster (network policies); `component` keeps the StatefulSets' selectors apart.
     const labels = { "app.kubernetes.io/name": "redis-sentinel", "app.kubernetes.io/instance": name };
+    const redis: Workload = {
+      id: "statefulset",
+      name,
+      headless: `${name}-headless`,
+      labels: { ...labels, "app.kubernetes.io/component": "redis" },
+      processes: separate ? "redis" : "both",
+    };
+    const sentinels: Workload = {
+      id: "sentinel-statefulset",
+      name: `${name}-sentinel`,
+      headless: `${name}-sentinel-headless`,
+      labels: { ...labels, "app.kubernetes.io/component": "sentinel" },
+      processes: "sentinel",
+    };
     this.config = config;
     this.masterName = config.topology.masterName;
     this.passwordSecretName = props.passwordSecret.name;
     this.ports = [config.redis.port, config.sentinel.port];
     const n = config.topology.nodeCount;
-    this.podAddresses = Array.from({ length: n }, (_, i) => `${name}-${i}.${headless}.${namespace}.svc.${domain}`);
+    const addressesOf = (w: Workload) => Array.from({ length: n }, (_, i) => `${w.name}-${i}.${w.headless}.${namespace}.svc.${domain}`);
+    this.podAddresses = addressesOf(redis);
+    this.sentinelAddresses = separate ? addressesOf(sentinels) : this.podAddresses;
     this.sentinelEndpoint = `${name}-sentinel.${namespace}.svc.${domain}:${config.sentinel.port}`;
 
     if (props.generatePassword) {
@@ -106,163 +137,20 @@ export class KubernetesRedisSentinel extends Construct {
 
     const configMap = new ConfigMapV1(this, "config", {
       metadata: { name: `${name}-config`, namespace, labels },
-      data: renderPodFiles(config, { addresses: this.podAddresses }),
+      data: renderPodFiles(config, {
+        addresses: this.podAddresses,
+        ...(separate ? { sentinelAddresses: this.sentinelAddresses } : {}),
+      }),
     });
 
-    const ports = [
-      { name: "redis", port: config.redis.port },
-      { name: "sentinel", port: config.sentinel.port },
-    ];
-    new ServiceV1(this, "headless", {
-      metadata: { name: headless, namespace, labels },
-      spec: {
-        clusterIp: "None",
-        // Pods find each other by name before they are ready: the boot step asks the other sentinels.
-        publishNotReadyAddresses: true,
-        selector: labels,
-        port: ports.map((p) => ({ name: p.name, port: p.port, targetPort: String(p.port) })),
-      },
-    });
+    const workloads = separate ? [redis, sentinels] : [redis];
+    for (const w of workloads) this.workload(w, config, props, configMap.metadata.name, namespace);
+    // Clients ask the sentinels, wherever they run.
     new ServiceV1(this, "sentinel-service", {
       metadata: { name: `${name}-sentinel`, namespace, labels },
       spec: {
-        selector: labels,
+        selector: separate ? sentinels.labels : redis.labels,
         port: [{ name: "sentinel", port: config.sentinel.port, targetPort: String(config.sentinel.port) }],
-      },
-    });
-    new PodDisruptionBudgetV1(this, "disruption-budget", {
-      metadata: { name, namespace, labels },
-      spec: { maxUnavailable: "1", selector: { matchLabels: labels } },
-    });
-
-    const mounts = (...names: string[]) =>
-      [
-        { name: "data", mountPath: POD_PATHS.data },
-        { name: "config", mountPath: POD_PATHS.config, readOnly: true },
-        { name: "secret", mountPath: POD_PATHS.secret, readOnly: true },
-        { name: "stage", mountPath: POD_PATHS.stage },
-      ].filter((m) => names.includes(m.name));
-    const run = (...args: string[]) => ["bash", `${POD_PATHS.config}/${POD_SCRIPT}`, ...args];
-    const containerSecurity = {
-      runAsNonRoot: true,
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ["ALL"] },
-    };
-    const image = props.image ?? DEFAULT_REDIS_IMAGE;
-    const env = [{ name: "REDIS_HA_PASSWORD_FILE", value: POD_PASSWORD_FILE }];
-    const probe = (kind: string, initialDelaySeconds: number) => ({
-      exec: { command: run("probe", kind) },
-      initialDelaySeconds,
-      periodSeconds: 5,
-      timeoutSeconds: 5,
-      failureThreshold: 3,
-    });
-
-    new StatefulSetV1(this, "statefulset", {
-      metadata: { name, namespace, labels },
-      spec: {
-        serviceName: headless,
-        replicas: String(n),
-        podManagementPolicy: "Parallel",
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            terminationGracePeriodSeconds: preStopSeconds(config) + 5,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: "999",
-              runAsGroup: "999",
-              fsGroup: "999",
-              seccompProfile: { type: "RuntimeDefault" },
-            },
-            affinity: {
-              podAntiAffinity: {
-                preferredDuringSchedulingIgnoredDuringExecution: [
-                  {
-                    weight: 100,
-                    podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: [{ matchLabels: labels }] },
-                  },
-                ],
-              },
-            },
-            topologySpreadConstraint: [
-              {
-                maxSkew: 1,
-                topologyKey: "topology.kubernetes.io/zone",
-                whenUnsatisfiable: "ScheduleAnyway",
-                labelSelector: [{ matchLabels: labels }],
-              },
-            ],
-            initContainer: [
-              {
-                name: "boot",
-                image,
-                command: run("boot"),
-                env,
-                volumeMount: mounts("data", "config", "secret", "stage"),
-                securityContext: containerSecurity,
-              },
-            ],
-            container: [
-              {
-                name: "redis",
-                image,
-                command: ["redis-server", NODE_FILES.redisConf],
-                workingDir: POD_PATHS.data,
-                env,
-                port: [{ name: "redis", containerPort: config.redis.port }],
-                volumeMount: mounts("data", "config", "secret"),
-                securityContext: containerSecurity,
-                resources: {
-                  requests: { cpu: "100m", memory: "256Mi", ...props.resources?.requests },
-                  limits: { memory: DEFAULT_MEMORY_LIMIT, ...props.resources?.limits },
-                },
-                livenessProbe: probe("live", 10),
-                readinessProbe: probe("ready", 5),
-                lifecycle: { preStop: [{ exec: { command: run("prestop") } }] },
-              },
-              {
-                name: "sentinel",
-                image,
-                command: ["redis-sentinel", NODE_FILES.sentinelConf],
-                workingDir: POD_PATHS.data,
-                env,
-                port: [{ name: "sentinel", containerPort: config.sentinel.port }],
-                volumeMount: mounts("data", "config", "secret"),
-                securityContext: containerSecurity,
-                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
-                livenessProbe: probe("sentinel", 10),
-                readinessProbe: probe("sentinel", 5),
-              },
-            ],
-            volume: [
-              { name: "config", configMap: { name: configMap.metadata.name, defaultMode: "0555" } },
-              {
-                name: "secret",
-                secret: {
-                  secretName: props.passwordSecret.name,
-                  defaultMode: "0400",
-                  items: [{ key: props.passwordSecret.key ?? "password", path: "password" }],
-                },
-              },
-              { name: "stage", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
-            ],
-          },
-        },
-        volumeClaimTemplate: [
-          {
-            metadata: { name: "data" },
-            spec: {
-              accessModes: ["ReadWriteOnce"],
-              storageClassName: props.storageClassName,
-              resources: { requests: { storage: props.storageSize ?? "10Gi" } },
-            },
-          },
-        ],
       },
     });
 
@@ -299,6 +187,162 @@ export class KubernetesRedisSentinel extends Construct {
         podSelector: { matchLabels: labels },
         policyTypes: ["Ingress"],
         ingress: [{ from: [from], ports: this.ports.map((port) => ({ port: String(port), protocol: "TCP" })) }],
+      },
+    });
+  }
+
+  /** A StatefulSet with its headless Service and disruption budget. */
+  private workload(w: Workload, config: RedisSentinelConfig, props: KubernetesRedisSentinelProps, configMap: string, namespace: string): void {
+    const suffix = w.processes === "sentinel" ? "sentinel-" : "";
+    const ports = [
+      ...(w.processes !== "sentinel" ? [{ name: "redis", port: config.redis.port }] : []),
+      ...(w.processes !== "redis" ? [{ name: "sentinel", port: config.sentinel.port }] : []),
+    ];
+    new ServiceV1(this, `${suffix}headless`, {
+      metadata: { name: w.headless, namespace, labels: w.labels },
+      spec: {
+        clusterIp: "None",
+        // Pods find each other by name before they are ready: the boot step asks the other sentinels.
+        publishNotReadyAddresses: true,
+        selector: w.labels,
+        port: ports.map((p) => ({ name: p.name, port: p.port, targetPort: String(p.port) })),
+      },
+    });
+    new PodDisruptionBudgetV1(this, `${suffix}disruption-budget`, {
+      metadata: { name: w.name, namespace, labels: w.labels },
+      spec: { maxUnavailable: "1", selector: { matchLabels: w.labels } },
+    });
+
+    const mounts = (...names: string[]) =>
+      [
+        { name: "data", mountPath: POD_PATHS.data },
+        { name: "config", mountPath: POD_PATHS.config, readOnly: true },
+        { name: "secret", mountPath: POD_PATHS.secret, readOnly: true },
+        { name: "stage", mountPath: POD_PATHS.stage },
+      ].filter((m) => names.includes(m.name));
+    const run = (...args: string[]) => ["bash", `${POD_PATHS.config}/${POD_SCRIPT}`, ...args];
+    const containerSecurity = {
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    };
+    const image = props.image ?? DEFAULT_REDIS_IMAGE;
+    const env = [{ name: "REDIS_HA_PASSWORD_FILE", value: POD_PASSWORD_FILE }];
+    const probe = (kind: string, initialDelaySeconds: number) => ({
+      exec: { command: run("probe", kind) },
+      initialDelaySeconds,
+      periodSeconds: 5,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    });
+    const redisContainer = {
+      name: "redis",
+      image,
+      command: ["redis-server", NODE_FILES.redisConf],
+      workingDir: POD_PATHS.data,
+      env,
+      port: [{ name: "redis", containerPort: config.redis.port }],
+      volumeMount: mounts("data", "config", "secret"),
+      securityContext: containerSecurity,
+      resources: {
+        requests: { cpu: "100m", memory: "256Mi", ...props.resources?.requests },
+        limits: { memory: DEFAULT_MEMORY_LIMIT, ...props.resources?.limits },
+      },
+      livenessProbe: probe("live", 10),
+      readinessProbe: probe("ready", 5),
+      lifecycle: { preStop: [{ exec: { command: run("prestop") } }] },
+    };
+    const sentinelContainer = {
+      name: "sentinel",
+      image,
+      command: ["redis-sentinel", NODE_FILES.sentinelConf],
+      workingDir: POD_PATHS.data,
+      env,
+      port: [{ name: "sentinel", containerPort: config.sentinel.port }],
+      volumeMount: mounts("data", "config", "secret"),
+      securityContext: containerSecurity,
+      resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+      livenessProbe: probe("sentinel", 10),
+      readinessProbe: probe("sentinel", 5),
+    };
+
+    new StatefulSetV1(this, w.id, {
+      metadata: { name: w.name, namespace, labels: w.labels },
+      spec: {
+        serviceName: w.headless,
+        replicas: String(config.topology.nodeCount),
+        podManagementPolicy: "Parallel",
+        selector: { matchLabels: w.labels },
+        template: {
+          metadata: { labels: w.labels },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: w.processes === "sentinel" ? 10 : preStopSeconds(config) + 5,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: "999",
+              runAsGroup: "999",
+              fsGroup: "999",
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            affinity: {
+              podAntiAffinity: {
+                preferredDuringSchedulingIgnoredDuringExecution: [
+                  {
+                    weight: 100,
+                    podAffinityTerm: { topologyKey: "kubernetes.io/hostname", labelSelector: [{ matchLabels: w.labels }] },
+                  },
+                ],
+              },
+            },
+            topologySpreadConstraint: [
+              {
+                maxSkew: 1,
+                topologyKey: "topology.kubernetes.io/zone",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: [{ matchLabels: w.labels }],
+              },
+            ],
+            initContainer: [
+              {
+                name: "boot",
+                image,
+                command: run("boot", w.processes),
+                env,
+                volumeMount: mounts("data", "config", "secret", "stage"),
+                securityContext: containerSecurity,
+              },
+            ],
+            container: [
+              ...(w.processes !== "sentinel" ? [redisContainer] : []),
+              ...(w.processes !== "redis" ? [sentinelContainer] : []),
+            ],
+            volume: [
+              { name: "config", configMap: { name: configMap, defaultMode: "0555" } },
+              {
+                name: "secret",
+                secret: {
+                  secretName: props.passwordSecret.name,
+                  defaultMode: "0400",
+                  items: [{ key: props.passwordSecret.key ?? "password", path: "password" }],
+                },
+              },
+              { name: "stage", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+            ],
+          },
+        },
+        volumeClaimTemplate: [
+          {
+            metadata: { name: "data" },
+            spec: {
+              accessModes: ["ReadWriteOnce"],
+              storageClassName: props.storageClassName,
+              resources: { requests: { storage: w.processes === "sentinel" ? "1Gi" : props.storageSize ?? "10Gi" } },
+            },
+          },
+        ],
       },
     });
   }

@@ -46,13 +46,13 @@ function clusterDir(dir: string | undefined): string {
 
 function connectionHelp(cluster: LocalCluster): string {
   const [first] = cluster.nodes;
-  const sentinels = cluster.nodes.map((n) => `${n.address}:${n.sentinelPort}`).join(",");
+  const sentinels = cluster.nodes.map((n) => `${n.sentinelAddress ?? n.address}:${n.sentinelPort}`).join(",");
   const name = cluster.masterName;
   return [
     "",
     "Connect (the password is in DIR/password, readable by you only; redis-cli reads it from REDISCLI_AUTH):",
     `  export REDISCLI_AUTH="$(cat ${path.join(cluster.dir, "password")})"`,
-    `  redis-cli -h ${first.address} -p ${first.sentinelPort} SENTINEL get-master-addr-by-name ${name}`,
+    `  redis-cli -h ${first.sentinelAddress ?? first.address} -p ${first.sentinelPort} SENTINEL get-master-addr-by-name ${name}`,
     `  redis-cli -h ${first.address} -p ${first.redisPort} INFO replication`,
     `  Spoke: SPOKE_REDIS_URL="redis://${name}@${sentinels}/master/${name}"`,
     "",

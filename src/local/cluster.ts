@@ -15,6 +15,8 @@ export interface LocalUpOptions {
   readonly dir?: string;
   /** First loopback address; node i gets the i-th address after it. @default "127.0.0.11" */
   readonly firstAddress?: string;
+  /** Run each node's Sentinel on an address of its own: the node's address + 10 (127.0.0.21, ...). @default false */
+  readonly separateSentinels?: boolean;
   /** How long to wait for a healthy cluster. @default 60000 */
   readonly healthTimeoutMs?: number;
   /** Progress lines. @default silent */
@@ -58,9 +60,19 @@ const safePath = /^[A-Za-z0-9._/-]+$/;
 export class LocalCluster {
   /** Renders `config` for loopback addresses, boots every node and waits until the cluster is healthy. */
   static async up(config: RedisSentinelConfig, options: LocalUpOptions = {}): Promise<LocalCluster> {
-    const addresses = localAddresses(config.topology.nodeCount, options.firstAddress);
+    const n = config.topology.nodeCount;
+    const addresses = localAddresses(n, options.firstAddress);
+    const first = addresses[0].split(".");
+    const sentinelAddresses = options.separateSentinels
+      ? localAddresses(n, [...first.slice(0, 3), Number(first[3]) + 10].join("."))
+      : undefined;
     const meta = { masterName: config.topology.masterName, redisPort: config.redis.port, sentinelPort: config.sentinel.port };
-    return LocalCluster.boot(renderCluster(config, { addresses }), meta, options);
+    const rendered = renderCluster(config, { addresses, sentinelAddresses });
+    return LocalCluster.boot(
+      rendered.map((node, i) => ({ ...node, sentinelAddress: sentinelAddresses?.[i] })),
+      meta,
+      options,
+    );
   }
 
   /**
@@ -73,7 +85,7 @@ export class LocalCluster {
   }
 
   private static async boot(
-    nodes: ReadonlyArray<NodeFiles & { readonly address: string }>,
+    nodes: ReadonlyArray<NodeFiles & { readonly address: string; readonly sentinelAddress?: string }>,
     meta: { readonly masterName: string; readonly redisPort: number; readonly sentinelPort: number },
     options: LocalUpOptions,
   ): Promise<LocalCluster> {
@@ -96,6 +108,7 @@ export class LocalCluster {
       nodes: nodes.map((node, index) => ({
         index,
         address: node.address,
+        ...(node.sentinelAddress ? { sentinelAddress: node.sentinelAddress } : {}),
         redisPort: meta.redisPort,
         sentinelPort: meta.sentinelPort,
         home: path.join(dir, `node-${index}`),
@@ -236,7 +249,7 @@ export class LocalCluster {
           const log = path.join(node.home, PROCESSES[kind].log);
           const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").slice(-3).join("\n    ") : "";
           throw new Error(
-            `${PROCESSES[kind].binary} of node ${node.index} (${node.address}:${portOf(node, kind)}) exited; the end of ${log}:\n    ${tail}`,
+            `${PROCESSES[kind].binary} of node ${node.index} (${kind === "sentinel" ? node.sentinelAddress ?? node.address : node.address}:${portOf(node, kind)}) exited; the end of ${log}:\n    ${tail}`,
           );
         }
       }

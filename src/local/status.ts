@@ -4,6 +4,8 @@ import { fieldsOf, parseInfo, withClient } from "./client";
 export interface NodeEndpoint {
   readonly address: string;
   readonly redisPort: number;
+  /** Where the node's Sentinel listens, when apart from Redis. @default address */
+  readonly sentinelAddress?: string;
   readonly sentinelPort: number;
 }
 
@@ -75,7 +77,7 @@ async function redisStatus(node: NodeEndpoint, password: string): Promise<RedisS
 
 async function sentinelStatus(node: NodeEndpoint, masterName: string, password: string): Promise<SentinelStatus> {
   try {
-    return await withClient(node.address, node.sentinelPort, password, async (c) => {
+    return await withClient(node.sentinelAddress ?? node.address, node.sentinelPort, password, async (c) => {
       const master = fieldsOf(await c.call("SENTINEL", "MASTER", masterName));
       const replicas = ((await c.call("SENTINEL", "REPLICAS", masterName)) as unknown[]).map(fieldsOf);
       const replicasOk = replicas.filter(

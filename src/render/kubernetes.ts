@@ -14,7 +14,7 @@ export const POD_PATHS = {
 } as const;
 /** Key of the password in the mounted Secret's directory. */
 export const POD_PASSWORD_FILE = `${POD_PATHS.secret}/password`;
-/** The dispatcher every container runs: `pod.sh boot|probe KIND|prestop`. */
+/** The dispatcher every container runs: `pod.sh boot [both|redis|sentinel] | probe KIND | prestop`. */
 export const POD_SCRIPT = "pod.sh";
 
 /**
@@ -36,8 +36,8 @@ export function renderPodFiles(config: RedisSentinelConfig, nodes: ClusterNodes)
   files[POD_SCRIPT] = [
     "#!/usr/bin/env bash",
     `# Runs this pod's script of Redis Sentinel cluster "${config.topology.masterName}", rendered by cdktf-redis-sentinel.`,
-    "# Usage: pod.sh boot | probe live|ready|sentinel | prestop. The pod's ordinal (the end of its host name) picks the",
-    "# node's files.",
+    "# Usage: pod.sh boot [both|redis|sentinel] | probe live|ready|sentinel | prestop. The pod's ordinal (the end of",
+    "# its host name) picks the node's files; boot's argument says what the pod runs (both: Redis with a sidecar).",
     "set -euo pipefail",
     'ordinal="${HOSTNAME##*-}"',
     `[ -r "${dir}/boot-$ordinal.sh" ] || { echo "pod.sh: no node $ordinal in this cluster" >&2; exit 1; }`,
@@ -45,10 +45,10 @@ export function renderPodFiles(config: RedisSentinelConfig, nodes: ClusterNodes)
     "  boot)",
     `    cp "${dir}/redis-$ordinal.conf" "${stage}/${NODE_FILES.redisConf}"`,
     `    cp "${dir}/sentinel-$ordinal.conf" "${stage}/${NODE_FILES.sentinelConf}"`,
-    `    REDIS_HA_HOME=${data} REDIS_HA_STAGE=${stage} REDIS_HA_START=none exec bash "${dir}/boot-$ordinal.sh" ;;`,
+    `    REDIS_HA_HOME=${data} REDIS_HA_STAGE=${stage} REDIS_HA_START=none REDIS_HA_PROCESSES="\${2:-both}" exec bash "${dir}/boot-$ordinal.sh" ;;`,
     `  probe) exec bash "${dir}/probe-$ordinal.sh" "\${2:-}" ;;`,
     `  prestop) exec bash "${dir}/prestop-$ordinal.sh" ;;`,
-    '  *) echo "usage: pod.sh boot | probe live|ready|sentinel | prestop" >&2; exit 2 ;;',
+    '  *) echo "usage: pod.sh boot [both|redis|sentinel] | probe live|ready|sentinel | prestop" >&2; exit 2 ;;',
     "esac",
     "",
   ].join("\n");

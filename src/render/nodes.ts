@@ -4,6 +4,16 @@ import { SpecError, type SpecProblem } from "../spec/parse";
 /** Where the nodes of one cluster are: `addresses[i]` is node i's address (IP address or stable host name). */
 export interface ClusterNodes {
   readonly addresses: readonly string[];
+  /**
+   * Where each node's Sentinel runs, when the sentinels run apart from Redis (their own pods).
+   * @default the node's own address
+   */
+  readonly sentinelAddresses?: readonly string[];
+}
+
+/** The address of node `index`'s Sentinel. */
+export function sentinelAddress(nodes: ClusterNodes, index: number): string {
+  return (nodes.sentinelAddresses ?? nodes.addresses)[index];
 }
 
 /** Checks that `nodes` fits `config` (one address per node, distinct, no spaces or quotes). Throws `SpecError`. */
@@ -18,21 +28,33 @@ export function checkNodes(config: RedisSentinelConfig, nodes: ClusterNodes): vo
       message: `must hold one address per node: ${n} (topology.nodeCount), not ${addresses.length}`,
     });
   }
-  addresses.forEach((address, i) => {
-    if (!/^[A-Za-z0-9.:-]+$/.test(address)) {
+  const check = (list: readonly string[], field: string) =>
+    list.forEach((address, i) => {
+      if (!/^[A-Za-z0-9.:-]+$/.test(address)) {
+        problems.push({
+          path: `${field}[${i}]`,
+          value: JSON.stringify(address),
+          message: "must be an IP address or a host name (letters, digits, '.', ':' and '-')",
+        });
+      } else if (list.indexOf(address) !== i) {
+        problems.push({
+          path: `${field}[${i}]`,
+          value: JSON.stringify(address),
+          message: `is also ${field}[${list.indexOf(address)}]: every node needs its own address`,
+        });
+      }
+    });
+  check(addresses, "addresses");
+  if (nodes.sentinelAddresses) {
+    if (nodes.sentinelAddresses.length !== n) {
       problems.push({
-        path: `addresses[${i}]`,
-        value: JSON.stringify(address),
-        message: "must be an IP address or a host name (letters, digits, '.', ':' and '-')",
-      });
-    } else if (addresses.indexOf(address) !== i) {
-      problems.push({
-        path: `addresses[${i}]`,
-        value: JSON.stringify(address),
-        message: `is also addresses[${addresses.indexOf(address)}]: every node needs its own address`,
+        path: "sentinelAddresses",
+        value: JSON.stringify(nodes.sentinelAddresses),
+        message: `must hold one address per node: ${n} (topology.nodeCount), not ${nodes.sentinelAddresses.length}`,
       });
     }
-  });
+    check(nodes.sentinelAddresses, "sentinelAddresses");
+  }
   if (problems.length > 0) throw new SpecError(problems);
 }
 
@@ -43,13 +65,14 @@ export function initialMasterAddress(config: RedisSentinelConfig, nodes: Cluster
 
 /** True when the nodes are addressed by host names (stable DNS names on Kubernetes), not IP addresses. */
 export function usesHostnames(nodes: ClusterNodes): boolean {
-  return nodes.addresses.some((a) => !/^[0-9.]+$/.test(a) && !a.includes(":"));
+  return [...nodes.addresses, ...(nodes.sentinelAddresses ?? [])].some((a) => !/^[0-9.]+$/.test(a) && !a.includes(":"));
 }
 
 /**
- * The `bind` line of a node. Redis binds IP addresses only: a node known by its host name (a pod) binds every
- * interface of its own network namespace, the pod's address and loopback, and its network policy guards them.
+ * The `bind` line of a process listening on `address`. Redis binds IP addresses only: a process known by its host
+ * name (a pod) binds every interface of its own network namespace, the pod's address and loopback, and its network
+ * policy guards them.
  */
-export function bindLine(nodes: ClusterNodes, index: number, extra: readonly string[] = []): string {
-  return usesHostnames(nodes) ? "bind * -::*" : `bind ${[nodes.addresses[index], ...extra].join(" ")}`;
+export function bindLine(nodes: ClusterNodes, address: string, extra: readonly string[] = []): string {
+  return usesHostnames(nodes) ? "bind * -::*" : `bind ${[address, ...extra].join(" ")}`;
 }

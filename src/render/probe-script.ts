@@ -1,5 +1,5 @@
 import type { RedisSentinelConfig } from "../spec";
-import { checkNodes, type ClusterNodes } from "./nodes";
+import { checkNodes, sentinelAddress, type ClusterNodes } from "./nodes";
 import { readPasswordLines } from "./shell";
 
 /**
@@ -10,6 +10,7 @@ import { readPasswordLines } from "./shell";
 export function renderProbeScript(config: RedisSentinelConfig, nodes: ClusterNodes, index: number): string {
   checkNodes(config, nodes);
   const self = nodes.addresses[index];
+  const sentinel = sentinelAddress(nodes, index);
   return [
     "#!/usr/bin/env bash",
     `# Probe of node ${index} (${self}) of Redis Sentinel cluster "${config.topology.masterName}", rendered by cdktf-redis-sentinel.`,
@@ -20,19 +21,20 @@ export function renderProbeScript(config: RedisSentinelConfig, nodes: ClusterNod
     "",
     ...readPasswordLines(config),
     "",
+    "# ask HOST PORT COMMAND...: one command to this node's Redis or Sentinel.",
     "ask() {",
-    `  REDISCLI_AUTH="$password" timeout 2 redis-cli --no-auth-warning --raw -h ${self} -p "$1" "\${@:2}" 2>/dev/null | tr -d '\\r' || true`,
+    `  REDISCLI_AUTH="$password" timeout 2 redis-cli --no-auth-warning --raw -h "$1" -p "$2" "\${@:3}" 2>/dev/null | tr -d '\\r' || true`,
     "}",
     'case "${1:-}" in',
-    `  live) [ "$(ask ${config.redis.port} PING)" = PONG ] || fail "redis at ${self}:${config.redis.port} does not answer PING" ;;`,
+    `  live) [ "$(ask ${self} ${config.redis.port} PING)" = PONG ] || fail "redis at ${self}:${config.redis.port} does not answer PING" ;;`,
     "  ready)",
-    `    [ "$(ask ${config.redis.port} PING)" = PONG ] || fail "redis at ${self}:${config.redis.port} does not answer PING"`,
-    `    info="$(ask ${config.redis.port} INFO replication)"`,
+    `    [ "$(ask ${self} ${config.redis.port} PING)" = PONG ] || fail "redis at ${self}:${config.redis.port} does not answer PING"`,
+    `    info="$(ask ${self} ${config.redis.port} INFO replication)"`,
     '    if printf \'%s\\n\' "$info" | grep -qx "role:slave"; then',
     '      printf \'%s\\n\' "$info" | grep -qx "master_link_status:up" || fail "the link to the master is down"',
     "    fi",
     "    ;;",
-    `  sentinel) [ "$(ask ${config.sentinel.port} PING)" = PONG ] || fail "sentinel at ${self}:${config.sentinel.port} does not answer PING" ;;`,
+    `  sentinel) [ "$(ask ${sentinel} ${config.sentinel.port} PING)" = PONG ] || fail "sentinel at ${sentinel}:${config.sentinel.port} does not answer PING" ;;`,
     '  *) fail "usage: redis-ha-probe live|ready|sentinel" ;;',
     "esac",
     "",

@@ -22,7 +22,7 @@ export function renderRedisConf(config: RedisSentinelConfig, nodes: ClusterNodes
     "# not this file.",
     "",
     "# Network",
-    bindLine(nodes, index, redis.extraBindAddresses),
+    bindLine(nodes, address, redis.extraBindAddresses),
     `protected-mode ${yesNo(redis.protectedMode)}`,
     `port ${redis.port}`,
     `timeout ${clients.timeout}`,

@@ -1,6 +1,6 @@
 import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES } from "./layout";
-import { bindLine, checkNodes, initialMasterAddress, usesHostnames, type ClusterNodes } from "./nodes";
+import { bindLine, checkNodes, initialMasterAddress, sentinelAddress, usesHostnames, type ClusterNodes } from "./nodes";
 import { processDirectives } from "./process-directives";
 
 /**
@@ -11,7 +11,7 @@ import { processDirectives } from "./process-directives";
 export function renderSentinelConf(config: RedisSentinelConfig, nodes: ClusterNodes, index: number): string {
   checkNodes(config, nodes);
   const { topology, sentinel, redis } = config;
-  const address = nodes.addresses[index];
+  const address = sentinelAddress(nodes, index);
   const name = topology.masterName;
 
   return [
@@ -20,7 +20,7 @@ export function renderSentinelConf(config: RedisSentinelConfig, nodes: ClusterNo
     "# edit the spec, not this file.",
     "",
     "# Network. The sentinel announces its own address, whatever source address its connections come from.",
-    bindLine(nodes, index),
+    bindLine(nodes, address),
     `port ${sentinel.port}`,
     "protected-mode yes",
     ...(usesHostnames(nodes)

@@ -38,7 +38,7 @@ export function readPasswordLines(config: RedisSentinelConfig): string[] {
 }
 
 /**
- * Defines `nodes` and `ask_sentinels`, which prints the master that the first answering sentinel names. redis-cli
+ * Defines `nodes`, `sentinels` and `ask_sentinels`, which prints the master that the first answering sentinel names. redis-cli
  * exits 0 on error replies too, so only a reply that names a node of this cluster on the Redis port counts. The
  * password reaches redis-cli through REDISCLI_AUTH, never its arguments.
  */
@@ -47,10 +47,11 @@ export function askSentinelsLines(config: RedisSentinelConfig, nodes: ClusterNod
     "# Where the master is now, by the sentinels. redis-cli exits 0 on error replies too, so only a reply that names",
     "# a node of this cluster on the Redis port counts.",
     `nodes=(${nodes.addresses.join(" ")})`,
+    `sentinels=(${(nodes.sentinelAddresses ?? nodes.addresses).join(" ")})`,
     "ask_sentinels() {",
-    "  local node reply named port known",
-    '  for node in "${nodes[@]}"; do',
-    `    reply="$(REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$node" -p ${config.sentinel.port} SENTINEL get-master-addr-by-name ${config.topology.masterName} 2>/dev/null || true)"`,
+    "  local sentinel reply named port known",
+    '  for sentinel in "${sentinels[@]}"; do',
+    `    reply="$(REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$sentinel" -p ${config.sentinel.port} SENTINEL get-master-addr-by-name ${config.topology.masterName} 2>/dev/null || true)"`,
     `    named="$(printf '%s\\n' "$reply" | sed -n 1p)"`,
     `    port="$(printf '%s\\n' "$reply" | sed -n 2p)"`,
     '    for known in "${nodes[@]}"; do',

@@ -38,7 +38,7 @@ export async function killMaster(cluster: LocalCluster, masterIndex: number, cou
   const killedAt = Date.now();
   await cluster.stop("redis", masterIndex, "SIGKILL");
   for (const until = killedAt + 60_000; Date.now() < until; await sleep(100)) {
-    const named = await withClient(witness.address, witness.sentinelPort, cluster.password(), async (c) =>
+    const named = await withClient(witness.sentinelAddress ?? witness.address, witness.sentinelPort, cluster.password(), async (c) =>
       ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", cluster.masterName)) as string[])[0],
     ).catch(() => old.address);
     if (named === old.address) continue;

@@ -23,7 +23,9 @@ function synth(p: KubernetesRedisSentinelProps = props) {
   return { stack, cluster, text, json: JSON.parse(text) };
 }
 const { cluster, text, json } = synth();
+// Shared by every pod of the cluster (network policies); the StatefulSets and their Services add a component.
 const labels = { "app.kubernetes.io/name": "redis-sentinel", "app.kubernetes.io/instance": "redis" };
+const redisLabels = { ...labels, "app.kubernetes.io/component": "redis" };
 const statefulSet = Object.values(json.resource.kubernetes_stateful_set_v1)[0] as any;
 // cdktf's matchers compare nested blocks exactly; deep partial checks use the synthesized JSON.
 const all = (type: string) => Object.values(json.resource[type] as Record<string, any>);
@@ -34,12 +36,12 @@ test("pods are known by stable names through a headless Service that publishes t
   expect(text).toHaveResource(ServiceV1);
   expect(all("kubernetes_service_v1")).toEqual([
     expect.objectContaining({
-      metadata: { name: "redis-headless", namespace: "spoke", labels },
-      spec: expect.objectContaining({ cluster_ip: "None", publish_not_ready_addresses: true, selector: labels }),
+      metadata: { name: "redis-headless", namespace: "spoke", labels: redisLabels },
+      spec: expect.objectContaining({ cluster_ip: "None", publish_not_ready_addresses: true, selector: redisLabels }),
     }),
     expect.objectContaining({
       metadata: { name: "redis-sentinel", namespace: "spoke", labels },
-      spec: { selector: labels, port: [{ name: "sentinel", port: 26379, target_port: "26379" }] },
+      spec: { selector: redisLabels, port: [{ name: "sentinel", port: 26379, target_port: "26379" }] },
     }),
   ]);
   expect(cluster.sentinelEndpoint).toBe("redis-sentinel.spoke.svc.cluster.local:26379");
@@ -60,7 +62,7 @@ test("the ConfigMap holds the rendered files, byte for byte, from the renderer t
 test("a StatefulSet of 3 pods: a boot init container, Redis and a Sentinel sidecar, a volume per pod", () => {
   expect(text).toHaveResource(StatefulSetV1);
   expect(statefulSet.spec).toMatchObject({ replicas: "3", service_name: "redis-headless", pod_management_policy: "Parallel" });
-  expect(pod.init_container.map((c: any) => [c.name, c.command])).toEqual([["boot", ["bash", "/etc/redis-ha/pod.sh", "boot"]]]);
+  expect(pod.init_container.map((c: any) => [c.name, c.command])).toEqual([["boot", ["bash", "/etc/redis-ha/pod.sh", "boot", "both"]]]);
   expect(pod.container.map((c: any) => [c.name, c.command, c.working_dir])).toEqual([
     ["redis", ["redis-server", "redis.conf"], "/data"],
     ["sentinel", ["redis-sentinel", "sentinel.conf"], "/data"],
@@ -104,7 +106,7 @@ test("spread over nodes and zones; at most one pod down at a time", () => {
     "kubernetes.io/hostname",
   );
   expect(pod.topology_spread_constraint[0]).toMatchObject({ topology_key: "topology.kubernetes.io/zone", max_skew: 1 });
-  expect(text).toHaveResourceWithProperties(PodDisruptionBudgetV1, { spec: { max_unavailable: "1", selector: { match_labels: labels } } });
+  expect(text).toHaveResourceWithProperties(PodDisruptionBudgetV1, { spec: { max_unavailable: "1", selector: { match_labels: redisLabels } } });
 });
 
 test("network policies admit the cluster's own pods and each client, on the two ports only", () => {
@@ -135,6 +137,25 @@ test("the password comes from the existing Secret, mounted read-only; no secret 
     items: [{ key: "password", path: "password" }],
   });
   expect(text).not.toMatch(/requirepass "|masterauth "/);
+});
+
+test('sentinels: "separate" runs them in a StatefulSet of their own, which the client Service selects', () => {
+  const { cluster: c, json: j } = synth({ ...props, sentinels: "separate" });
+  const sentinelLabels = { ...labels, "app.kubernetes.io/component": "sentinel" };
+  const sets = (Object.values(j.resource.kubernetes_stateful_set_v1) as any[]).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  expect(sets.map((set) => [set.metadata.name, set.spec.template.spec.container.map((x: any) => x.name), set.spec.template.spec.init_container[0].command[3]])).toEqual([
+    ["redis", ["redis"], "redis"],
+    ["redis-sentinel", ["sentinel"], "sentinel"],
+  ]);
+  expect(sets[1].spec.selector.match_labels).toEqual(sentinelLabels);
+  expect(c.sentinelAddresses).toEqual([0, 1, 2].map((i) => `redis-sentinel-${i}.redis-sentinel-headless.spoke.svc.cluster.local`));
+  const services = Object.values(j.resource.kubernetes_service_v1) as any[];
+  expect(services.find((x) => x.metadata.name === "redis-sentinel").spec.selector).toEqual(sentinelLabels);
+  expect(services.find((x) => x.metadata.name === "redis-sentinel-headless").spec).toMatchObject({ cluster_ip: "None", selector: sentinelLabels });
+  const data = (Object.values(j.resource.kubernetes_config_map_v1)[0] as any).data;
+  expect(data["sentinel-1.conf"]).toContain(`sentinel announce-ip ${c.sentinelAddresses[1]}`);
+  expect(data["boot-1.sh"]).toContain(`sentinels=(${c.sentinelAddresses.join(" ")})`);
+  expect(Object.keys(j.resource.kubernetes_pod_disruption_budget_v1)).toHaveLength(2);
 });
 
 test("by default the Secret must exist; with generatePassword, Terraform generates the password when it applies", () => {

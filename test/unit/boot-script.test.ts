@@ -143,6 +143,16 @@ describe("boot script, run by bash", () => {
     if (!("REDIS_HA_START" in env)) expect(fs.existsSync(path.join(home, NODE_FILES.redisAuth))).toBe(false);
   });
 
+  test("REDIS_HA_PROCESSES=sentinel installs only sentinel.conf, for a sentinel in a pod of its own", () => {
+    const { home, run } = boot({ REDIS_PASSWORD: "x", REDIS_HA_PROCESSES: "sentinel" });
+    expect(run().status).toBe(0);
+    expect(fs.existsSync(path.join(home, NODE_FILES.sentinelConf))).toBe(true);
+    expect(fs.existsSync(path.join(home, NODE_FILES.redisConf))).toBe(false);
+    const bad = run({ REDIS_HA_PROCESSES: "all" });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe("redis-ha-boot: REDIS_HA_PROCESSES must be both, redis or sentinel, not all\n");
+  });
+
   test("fails when the rendered configs were not placed", () => {
     const { stage, run } = boot({ REDIS_PASSWORD: "x" });
     fs.rmSync(path.join(stage, NODE_FILES.sentinelConf));

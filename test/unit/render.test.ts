@@ -257,3 +257,23 @@ describe("nodes known by host name (Kubernetes)", () => {
     expect(sentinel.some((l) => l.includes("hostnames"))).toBe(false);
   });
 });
+
+describe("sentinels apart from Redis", () => {
+  const sentinelAddresses = ["10.0.1.20", "10.0.2.20", "10.0.3.20"];
+
+  test("sentinel.conf binds and announces the sentinel's own address; the boot script asks those sentinels", () => {
+    const sentinel = directives(renderSentinelConf(config(), { addresses, sentinelAddresses }, 2));
+    expect(sentinel).toEqual(expect.arrayContaining(["bind 10.0.3.20", "sentinel announce-ip 10.0.3.20", "sentinel monitor mymaster 10.0.1.10 6379 2"]));
+    const boot = renderBootScript(config(), { addresses, sentinelAddresses }, 2);
+    expect(boot).toContain("nodes=(10.0.1.10 10.0.2.10 10.0.3.10)");
+    expect(boot).toContain("sentinels=(10.0.1.20 10.0.2.20 10.0.3.20)");
+  });
+
+  test("one sentinel address per node, each its own", () => {
+    expect(() => checkNodes(config(), { addresses, sentinelAddresses: ["10.0.1.20", "10.0.1.20"] })).toThrow(
+      "Invalid Redis Sentinel spec (2 problems):\n" +
+        '  - sentinelAddresses = ["10.0.1.20","10.0.1.20"]: must hold one address per node: 3 (topology.nodeCount), not 2\n' +
+        '  - sentinelAddresses[1] = "10.0.1.20": is also sentinelAddresses[0]: every node needs its own address',
+    );
+  });
+});
