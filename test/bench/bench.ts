@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { LocalCluster, localAddresses, withClient } from "../../src/local";
 import { renderPreStopScript } from "../../src/render";
 import { parseSpec } from "../../src/spec";
-import { killMaster, restartAsReplica } from "../integration/failover-checks";
+import { killMaster, restartAsReplica, startWriter } from "../integration/failover-checks";
 
 const root = path.join(__dirname, "..", "..");
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -57,33 +57,16 @@ async function plannedFailover(cluster: LocalCluster, addresses: string[], runs 
     const index = cluster.nodes.findIndex((n) => `${n.address}:${n.redisPort}` === status.master);
     const script = path.join(cluster.dir, `prestop-${index}.sh`);
     fs.writeFileSync(script, renderPreStopScript(config, { addresses }, index));
-    const witness = addresses[(index + 1) % addresses.length];
-    const masterNow = () =>
-      withClient(witness, 26379, password, async (c) => ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")) as string[])[0]);
-    const acknowledged = new Map<string, string>();
-    let stop = false;
-    let longest = 0;
-    const writer = (async () => {
-      for (let i = 0; !stop; i++) {
-        const started = Date.now();
-        const master = await masterNow().catch(() => addresses[index]);
-        const ok = await withClient(master, 6379, password, async (c) => {
-          await c.set(`p${run}:${i}`, `${i}`);
-          return Number(await c.call("WAIT", "1", "1000")) >= 1;
-        }, 20_000).catch(() => false);
-        if (ok) acknowledged.set(`p${run}:${i}`, `${i}`);
-        longest = Math.max(longest, Date.now() - started);
-      }
-    })();
+    const writer = startWriter(cluster, `p${run}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     const child = spawn("bash", [script], { env: { PATH: process.env.PATH, REDIS_HA_PASSWORD_FILE: path.join(cluster.dir, "password") } });
     await new Promise((resolve) => child.on("close", resolve));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    stop = true;
-    await writer;
-    const values = await withClient(await masterNow(), 6379, password, (c) => c.mget(...acknowledged.keys()));
+    const { acknowledged, longestWaitMs } = await writer.stop();
+    const master = (await cluster.waitHealthy(60_000)).master!.split(":")[0];
+    const values = await withClient(master, 6379, password, (c) => c.mget(...acknowledged.keys()));
     lost += [...acknowledged.values()].filter((v, i) => values[i] !== v).length;
-    waits.push(longest);
+    waits.push(longestWaitMs);
   }
   row(`planned failover, preStop hand-over with a client writing (WAIT 1), ${runs} runs`, `longest write wait: median ${median(waits)} ms, max ${Math.max(...waits)} ms`, `acknowledged writes lost: ${lost}`);
 }

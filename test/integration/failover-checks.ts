@@ -65,3 +65,46 @@ export async function restartAsReplica(cluster: LocalCluster, index: number, mas
   const conf = fs.readFileSync(path.join(cluster.dir, `node-${index}`, "redis.conf"), "utf8");
   if (!conf.split("\n").includes(`replicaof ${master} ${port}`)) throw new Error(`node ${index}'s redis.conf does not follow ${master}`);
 }
+
+/** A client writing without pause, see `startWriter`. */
+export interface Writer {
+  /** Stops writing; resolves with the writes a replica acknowledged (WAIT 1) and the longest wait of one write. */
+  stop(): Promise<{ readonly acknowledged: ReadonlyMap<string, string>; readonly longestWaitMs: number }>;
+}
+
+/**
+ * Starts a client that writes keys `<prefix>:<n>` one after another to whichever node the sentinels name master,
+ * confirming each with WAIT 1, as an application following the sentinels would.
+ */
+export function startWriter(cluster: LocalCluster, prefix: string): Writer {
+  const password = cluster.password();
+  const witness = cluster.nodes[cluster.nodes.length - 1];
+  const masterNow = () =>
+    withClient(witness.sentinelAddress ?? witness.address, witness.sentinelPort, password, async (c) =>
+      ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", cluster.masterName)) as string[])[0],
+    );
+  const acknowledged = new Map<string, string>();
+  let stopped = false;
+  let longestWaitMs = 0;
+  let master = cluster.nodes[0].address;
+  const loop = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const started = Date.now();
+      master = await masterNow().catch(() => master);
+      const port = cluster.nodes.find((n) => n.address === master)?.redisPort ?? 6379;
+      const ok = await withClient(master, port, password, async (c) => {
+        await c.set(`${prefix}:${i}`, `v${i}`);
+        return Number(await c.call("WAIT", "1", "1000")) >= 1;
+      }, 20_000).catch(() => false);
+      if (ok) acknowledged.set(`${prefix}:${i}`, `v${i}`);
+      longestWaitMs = Math.max(longestWaitMs, Date.now() - started);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { acknowledged, longestWaitMs };
+    },
+  };
+}

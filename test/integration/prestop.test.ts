@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { LocalCluster, localAddresses, withClient } from "../../src/local";
 import { renderPreStopScript, renderProbeScript } from "../../src/render";
 import { parseSpec } from "../../src/spec";
+import { startWriter } from "./failover-checks";
 import { processesUnder } from "./leaks";
 
 // The preStop and probe scripts, run by bash against a real cluster on 127.0.8.11-13, with the password given
@@ -82,27 +83,12 @@ describe("preStop", () => {
         ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")) as string[])[0],
       );
     // A client that writes without pause, each write confirmed by a replica (WAIT 1), following the sentinels.
-    const acknowledged = new Map<string, string>();
-    let stop = false;
-    let longestWaitMs = 0;
-    const writer = (async () => {
-      for (let i = 0; !stop; i++) {
-        const started = Date.now();
-        const master = await masterNow().catch(() => "127.0.8.11");
-        const ok = await withClient(master, 6379, password, async (c) => {
-          await c.set(`w:${i}`, `v${i}`);
-          return Number(await c.call("WAIT", "1", "1000")) >= 1;
-        }, 20_000).catch(() => false);
-        if (ok) acknowledged.set(`w:${i}`, `v${i}`);
-        longestWaitMs = Math.max(longestWaitMs, Date.now() - started);
-      }
-    })();
+    const writer = startWriter(cluster, "w");
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     const result = await run(0);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    stop = true;
-    await writer;
+    const { acknowledged, longestWaitMs } = await writer.stop();
 
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
