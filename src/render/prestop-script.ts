@@ -10,7 +10,8 @@ export const PRESTOP_CATCH_UP_SECONDS = 5;
  * (at most failover-timeout), plus a margin. A pod's termination grace period must be at least this.
  */
 export function preStopSeconds(config: RedisSentinelConfig): number {
-  return PRESTOP_CATCH_UP_SECONDS + Math.ceil(config.sentinel.failoverTimeout / 1000) + 5;
+  // Catching up, the failover, the sentinels agreeing, and a margin.
+  return 2 * PRESTOP_CATCH_UP_SECONDS + Math.ceil(config.sentinel.failoverTimeout / 1000) + 5;
 }
 
 /**
@@ -76,6 +77,16 @@ export function renderPreStopScript(config: RedisSentinelConfig, nodes: ClusterN
     "# keep that across a restart. Then the pause lifts (trap), and writes here get READONLY: clients move on.",
     `redis REPLICAOF "$master" ${config.redis.port} > /dev/null`,
     "redis CONFIG REWRITE > /dev/null",
+    "# Lift the pause once every sentinel that answers names the new master, so that no client is sent back here.",
+    "agreed() {",
+    "  local sentinel named",
+    '  for sentinel in "${sentinels[@]}"; do',
+    `    named="$(REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$sentinel" -p ${config.sentinel.port} SENTINEL get-master-addr-by-name ${name} 2>/dev/null | sed -n 1p || true)"`,
+    '    if [ -n "$named" ] && [ "$named" != "$master" ]; then return 1; fi',
+    "  done",
+    "}",
+    `deadline=$((SECONDS + ${PRESTOP_CATCH_UP_SECONDS}))`,
+    'until agreed || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.1; done',
     'echo "redis-ha-prestop: $master is master now; this node is a replica"',
     "",
   ].join("\n");

@@ -78,10 +78,6 @@ describe("preStop", () => {
 
   test("on the master, hands over to a replica without losing an acknowledged write", async () => {
     const password = cluster.password();
-    const masterNow = () =>
-      withClient("127.0.8.13", config.sentinel.port, password, async (c) =>
-        ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")) as string[])[0],
-      );
     // A client that writes without pause, each write confirmed by a replica (WAIT 1), following the sentinels.
     const writer = startWriter(cluster, "w");
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -92,7 +88,16 @@ describe("preStop", () => {
 
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
-    const master = await masterNow();
+    // The script lifted the pause only once every sentinel named the new master: ask each.
+    const named = await Promise.all(
+      ["127.0.8.11", "127.0.8.12", "127.0.8.13"].map((sentinel) =>
+        withClient(sentinel, config.sentinel.port, password, async (c) =>
+          ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")) as string[])[0],
+        ),
+      ),
+    );
+    const master = named[0];
+    expect(new Set(named).size).toBe(1);
     expect(master).not.toBe("127.0.8.11");
     expect(result.stdout).toBe(`redis-ha-prestop: ${master} is master now; this node is a replica\n`);
     expect(acknowledged.size).toBeGreaterThan(10);

@@ -98,7 +98,7 @@ test("probes and the preStop hand-over run the rendered scripts; the grace perio
   expect(redis.readiness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "ready"]);
   expect(sentinel.readiness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "sentinel"]);
   expect(redis.lifecycle.pre_stop[0].exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "prestop"]);
-  expect(pod.termination_grace_period_seconds).toBe(25); // 5 s catch-up + 10 s failover + 5 s margin, + 5 s
+  expect(pod.termination_grace_period_seconds).toBe(30); // 5 s catch-up + 10 s failover + 5 s agreeing + 5 s margin, + 5 s
 });
 
 test("spread over nodes and zones; at most one pod down at a time", () => {
