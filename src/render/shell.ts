@@ -38,7 +38,7 @@ export function readPasswordLines(config: RedisSentinelConfig): string[] {
 }
 
 /**
- * Defines `nodes`, `sentinels` and `ask_sentinels`, which prints the master that the first answering sentinel names. redis-cli
+ * Defines `nodes`, `sentinels`, `sentinel_cli` and `ask_sentinels`, which prints the master that the first answering sentinel names. redis-cli
  * exits 0 on error replies too, so only a reply that names a node of this cluster on the Redis port counts. The
  * password reaches redis-cli through REDISCLI_AUTH, never its arguments.
  */
@@ -48,10 +48,12 @@ export function askSentinelsLines(config: RedisSentinelConfig, nodes: ClusterNod
     "# a node of this cluster on the Redis port counts.",
     `nodes=(${nodes.addresses.join(" ")})`,
     `sentinels=(${(nodes.sentinelAddresses ?? nodes.addresses).join(" ")})`,
+    "# sentinel_cli HOST ARGS...: one command to a sentinel; prints nothing when it does not answer.",
+    `sentinel_cli() { REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$1" -p ${config.sentinel.port} "\${@:2}" 2>/dev/null || true; }`,
     "ask_sentinels() {",
     "  local sentinel reply named port known",
     '  for sentinel in "${sentinels[@]}"; do',
-    `    reply="$(REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$sentinel" -p ${config.sentinel.port} SENTINEL get-master-addr-by-name ${config.topology.masterName} 2>/dev/null || true)"`,
+    `    reply="$(sentinel_cli "$sentinel" SENTINEL get-master-addr-by-name ${config.topology.masterName})"`,
     `    named="$(printf '%s\\n' "$reply" | sed -n 1p)"`,
     `    port="$(printf '%s\\n' "$reply" | sed -n 2p)"`,
     '    for known in "${nodes[@]}"; do',
