@@ -10,7 +10,9 @@ import {
   NODE_FILES,
   parseSize,
   parseSpec,
-  POD_PASSWORD_FILE,
+  CERTIFICATE_KEYS,
+  secretKeys,
+  terraformLiteral,
   POD_PATHS,
   POD_SCRIPT,
   preStopSeconds,
@@ -34,15 +36,26 @@ export interface KubernetesRedisSentinelProps {
   readonly namespace: string;
   /** Name of the StatefulSet; pods are `<name>-0`, `<name>-1`, ... @default "redis" */
   readonly name?: string;
-  /** The cluster (topology, sentinel and Redis settings); the password comes from `passwordSecret`. */
-  readonly spec?: Omit<RedisSentinelSpec, "auth">;
-  /** The Secret holding the password, and its key. @default key "password" */
-  readonly passwordSecret: { readonly name: string; readonly key?: string };
   /**
-   * Create `passwordSecret` with a password Terraform generates when it applies (two random UUIDs, 244 bits) and
-   * keeps afterwards; the Terraform state holds it. Otherwise the Secret must exist. @default false
+   * The cluster: topology, Sentinel, Redis, ACL and TLS settings. The passwords come from `passwordSecret`, and with
+   * TLS the certificates from `tlsSecret`: leave `spec.tls.certificates` out.
    */
-  readonly generatePassword?: boolean;
+  readonly spec?: Omit<RedisSentinelSpec, "auth">;
+  /**
+   * The Secret holding the passwords, one key per password: in ACL mode `app-password` (one per application user,
+   * `<user>-password`), `admin-password`, `replication-password` and `sentinel-password`; with ACL off, `password`.
+   */
+  readonly passwordSecret: string;
+  /**
+   * Create `passwordSecret` with passwords Terraform generates when it applies (two random UUIDs each, 244 bits) and
+   * keeps afterwards; the Terraform state holds them. Otherwise the Secret must exist. @default false
+   */
+  readonly generatePasswords?: boolean;
+  /**
+   * With TLS: a Secret holding `tls.crt`, `tls.key` and `ca.crt` (a cert-manager Certificate's Secret) valid for the
+   * pods' DNS names. Required when `spec.tls.enabled`.
+   */
+  readonly tlsSecret?: string;
   /** @default "redis:7.2" */
   readonly image?: string;
   /** Size of each pod's data volume. @default "10Gi" */
@@ -85,8 +98,10 @@ export class KubernetesRedisSentinel extends Construct {
   /** `host:port` of the Service that clients ask for the master. */
   readonly sentinelEndpoint: string;
   readonly masterName: string;
-  /** The Secret holding the password. */
+  /** The Secret holding the passwords. */
   readonly passwordSecretName: string;
+  /** Spoke's SPOKE_REDIS_URL, in the sentinel form of its Redis guide (`rediss://` with TLS), through the client Service. */
+  readonly spokeRedisUrl: string;
 
   private readonly ports: number[];
   private readonly policyBase: { readonly name: string; readonly namespace: string; readonly labels: Record<string, string> };
@@ -118,18 +133,21 @@ export class KubernetesRedisSentinel extends Construct {
     };
     this.config = config;
     this.masterName = config.topology.masterName;
-    this.passwordSecretName = props.passwordSecret.name;
+    this.passwordSecretName = props.passwordSecret;
     this.ports = [config.redis.port, config.sentinel.port];
+    if (config.tls.plaintextPort !== undefined) this.ports.push(config.tls.plaintextPort);
     const n = config.topology.nodeCount;
     const addressesOf = (w: Workload) => Array.from({ length: n }, (_, i) => `${w.name}-${i}.${w.headless}.${namespace}.svc.${domain}`);
     this.podAddresses = addressesOf(redis);
     this.sentinelAddresses = separate ? addressesOf(sentinels) : this.podAddresses;
     this.sentinelEndpoint = `${name}-sentinel.${namespace}.svc.${domain}:${config.sentinel.port}`;
 
-    if (props.generatePassword) {
+    this.spokeRedisUrl = `${config.tls.enabled ? "rediss" : "redis"}://${this.masterName}@${this.sentinelEndpoint}/master/${this.masterName}`;
+
+    if (props.generatePasswords) {
       new SecretV1(this, "password", {
-        metadata: { name: props.passwordSecret.name, namespace, labels },
-        data: { [props.passwordSecret.key ?? "password"]: `${Fn.uuid()}-${Fn.uuid()}` },
+        metadata: { name: props.passwordSecret, namespace, labels },
+        data: Object.fromEntries(secretKeys(config).map((key) => [key, `${Fn.uuid()}-${Fn.uuid()}`])),
         // uuid() changes at every plan: the first value stays.
         lifecycle: { ignoreChanges: ["data"] },
       });
@@ -137,10 +155,15 @@ export class KubernetesRedisSentinel extends Construct {
 
     const configMap = new ConfigMapV1(this, "config", {
       metadata: { name: `${name}-config`, namespace, labels },
-      data: renderPodFiles(config, {
-        addresses: this.podAddresses,
-        ...(separate ? { sentinelAddresses: this.sentinelAddresses } : {}),
-      }),
+      // Terraform reads strings as templates: the scripts' ${...} are escaped so that they arrive as written.
+      data: Object.fromEntries(
+        Object.entries(
+          renderPodFiles(config, {
+            addresses: this.podAddresses,
+            ...(separate ? { sentinelAddresses: this.sentinelAddresses } : {}),
+          }),
+        ).map(([file, text]) => [file, terraformLiteral(text)]),
+      ),
     });
 
     const workloads = separate ? [redis, sentinels] : [redis];
@@ -218,6 +241,7 @@ export class KubernetesRedisSentinel extends Construct {
         { name: "data", mountPath: POD_PATHS.data },
         { name: "config", mountPath: POD_PATHS.config, readOnly: true },
         { name: "secret", mountPath: POD_PATHS.secret, readOnly: true },
+        { name: "tls", mountPath: POD_PATHS.tls, readOnly: true },
         { name: "stage", mountPath: POD_PATHS.stage },
       ].filter((m) => names.includes(m.name));
     const run = (...args: string[]) => ["bash", `${POD_PATHS.config}/${POD_SCRIPT}`, ...args];
@@ -228,7 +252,8 @@ export class KubernetesRedisSentinel extends Construct {
       capabilities: { drop: ["ALL"] },
     };
     const image = props.image ?? DEFAULT_REDIS_IMAGE;
-    const env = [{ name: "REDIS_HA_PASSWORD_FILE", value: POD_PASSWORD_FILE }];
+    const env: Array<{ name: string; value: string }> = [];
+    const secrets = config.tls.enabled ? ["secret", "tls"] : ["secret"];
     const probe = (kind: string, initialDelaySeconds: number) => ({
       exec: { command: run("probe", kind) },
       initialDelaySeconds,
@@ -311,7 +336,7 @@ export class KubernetesRedisSentinel extends Construct {
                 image,
                 command: run("boot", w.processes),
                 env,
-                volumeMount: mounts("data", "config", "secret", "stage"),
+                volumeMount: mounts("data", "config", "stage", ...secrets),
                 securityContext: containerSecurity,
               },
             ],
@@ -324,11 +349,23 @@ export class KubernetesRedisSentinel extends Construct {
               {
                 name: "secret",
                 secret: {
-                  secretName: props.passwordSecret.name,
+                  secretName: props.passwordSecret,
                   defaultMode: "0400",
-                  items: [{ key: props.passwordSecret.key ?? "password", path: "password" }],
+                  items: secretKeys(config).map((key) => ({ key, path: key })),
                 },
               },
+              ...(props.tlsSecret
+                ? [
+                    {
+                      name: "tls",
+                      secret: {
+                        secretName: props.tlsSecret,
+                        defaultMode: "0400",
+                        items: Object.values(CERTIFICATE_KEYS).map((key) => ({ key, path: key })),
+                      },
+                    },
+                  ]
+                : []),
               { name: "stage", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
             ],
           },
@@ -364,10 +401,27 @@ function quantityBytes(quantity: string): number | undefined {
 function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
   let config: RedisSentinelConfig;
   try {
-    config = parseSpec({ ...props.spec, auth: { password: { source: "file", path: POD_PASSWORD_FILE } } });
+    if (props.spec?.tls?.certificates !== undefined) {
+      throw new SpecError([
+        {
+          path: "spec.tls.certificates",
+          value: JSON.stringify(props.spec.tls.certificates),
+          message: "is set by the construct from tlsSecret: remove it, and name the Secret holding tls.crt, tls.key and ca.crt in tlsSecret",
+        },
+      ]);
+    }
+    const tls = props.spec?.tls;
+    const certificates = props.tlsSecret ? { certificates: { source: "directory", path: POD_PATHS.tls } as const } : {};
+    config = parseSpec({
+      ...props.spec,
+      ...(tls || props.tlsSecret ? { tls: { ...tls, ...certificates } } : {}),
+      auth: { secrets: { source: "directory", path: POD_PATHS.secret } },
+    });
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
-    throw new SpecError(e.problems.map((p) => ({ ...p, path: `spec.${p.path}` })));
+    // The certificates and the secret store come from props: name those.
+    const propOf: Record<string, string> = { "tls.certificates": "tlsSecret" };
+    throw new SpecError(e.problems.map((p) => ({ ...p, path: propOf[p.path] ?? `spec.${p.path}` })));
   }
   const limit = props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT;
   const limitBytes = quantityBytes(limit);

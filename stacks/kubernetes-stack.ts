@@ -11,14 +11,14 @@ export interface KubernetesEnvironment {
   readonly cluster: KubernetesRedisSentinelProps;
 }
 
-/** The example Kubernetes environment: Spoke's namespace, the password in an existing Secret, Spoke's pods as clients. */
+/** The example Kubernetes environment: Spoke's namespace, the passwords in an existing Secret, Spoke's pods as clients. */
 export const KUBERNETES_ENVIRONMENTS: readonly KubernetesEnvironment[] = [
   {
     name: "k8s-dev",
     kubeconfig: { path: "~/.kube/config", context: "dev" },
     cluster: {
       namespace: "spoke",
-      passwordSecret: { name: "redis-password", key: "password" },
+      passwordSecret: "redis-passwords",
       spec: { topology: { masterName: "spoke-redis" }, redis: { memory: { maxmemory: "768mb" } } },
       storageSize: "5Gi",
       clients: [{ podSelector: { "app.kubernetes.io/name": "spoke" } }],
@@ -40,7 +40,8 @@ export class KubernetesRedisSentinelStack extends TerraformStack {
     const c = (this.cluster = new KubernetesRedisSentinel(this, "redis-sentinel", environment.cluster));
     new TerraformOutput(this, "sentinel_service", { value: c.sentinelEndpoint, description: "Ask it for the master" });
     new TerraformOutput(this, "sentinel_master_name", { value: c.masterName });
-    new TerraformOutput(this, "password_secret", { value: c.passwordSecretName, description: "Secret holding the password" });
+    new TerraformOutput(this, "password_secret", { value: c.passwordSecretName, description: "Secret holding the passwords" });
+    new TerraformOutput(this, "spoke_redis_url", { value: c.spokeRedisUrl, description: "SPOKE_REDIS_URL" });
     new TerraformOutput(this, "pod_addresses", { value: c.podAddresses });
   }
 }

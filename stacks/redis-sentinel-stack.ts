@@ -41,7 +41,7 @@ export class RedisSentinelStack extends TerraformStack {
 
     try {
       this.cluster = new Ec2RedisSentinel(this, "redis-sentinel", {
-        parameterName: `/redis-sentinel/${environment.name}/password`,
+        parameterPath: `/redis-sentinel/${environment.name}`,
         ...environment.cluster,
         region: environment.region,
       });
@@ -54,9 +54,9 @@ export class RedisSentinelStack extends TerraformStack {
     new TerraformOutput(this, "sentinel_endpoints", { value: c.sentinelEndpoints });
     new TerraformOutput(this, "sentinel_master_name", { value: c.masterName });
     new TerraformOutput(this, "security_group_id", { value: c.securityGroupId });
-    new TerraformOutput(this, "password_parameter", {
-      value: c.passwordParameterName,
-      description: "SSM SecureString holding the password (SPOKE_REDIS_PASSWORD)",
+    new TerraformOutput(this, "password_parameters", {
+      value: c.passwordParameterNames,
+      description: "SSM SecureStrings holding the passwords, by key; Spoke logs in as app with app-password",
     });
     new TerraformOutput(this, "spoke_redis_url", { value: c.spokeRedisUrl, description: "SPOKE_REDIS_URL" });
   }

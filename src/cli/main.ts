@@ -9,6 +9,7 @@ import { parseSpec, SpecError, type RedisSentinelConfig } from "../spec";
 
 const USAGE = `Usage:
   redis-ha local up     [--dir DIR] [--spec FILE | --stack STACK [--out cdktf.out]] [--first-address 127.0.0.11]
+                        [--tls-dir DIR]
   redis-ha local status [--dir DIR] [--json]
   redis-ha local down   [--dir DIR]
 
@@ -20,17 +21,18 @@ const USAGE = `Usage:
   --dir DIR      the cluster's files (default for up: a new directory, printed; for status and down: the last up)
   --spec FILE    a spec as JSON or YAML (see the README's spec reference)
   --stack STACK  boot a synthesized stack's nodes from the configs in their user data (addresses moved to
-                 loopback, password made locally), such as redis-sentinel-dev; --out is cdktf's output directory`;
+                 loopback, passwords made locally), such as redis-sentinel-dev; --out is cdktf's output directory
+  --tls-dir DIR  with TLS: the directory holding tls.crt, tls.key and ca.crt for every node`;
 
 /** The spec `redis-ha local up` boots when none is given: every default, 3 nodes. */
-export const DEFAULT_LOCAL_SPEC = { auth: { password: { source: "env", name: "REDIS_PASSWORD" } } } as const;
+export const DEFAULT_LOCAL_SPEC = { auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } } as const;
 
 /** Remembers the directory of the last `up`, for `status` and `down` without --dir. */
 const LAST_DIR_FILE = path.join(os.tmpdir(), `redis-ha-last-dir-${os.userInfo().uid}`);
 
 class UsageError extends Error {}
 
-/** The spec of `redis-ha local up`. A local cluster makes its own password, so `auth` may be left out. */
+/** The spec of `redis-ha local up`. A local cluster makes its own passwords, so `auth` may be left out. */
 function loadSpec(file: string | undefined): RedisSentinelConfig {
   if (!file) return parseSpec(DEFAULT_LOCAL_SPEC);
   const spec: unknown = parseYaml(fs.readFileSync(file, "utf8"));
@@ -48,13 +50,17 @@ function connectionHelp(cluster: LocalCluster): string {
   const [first] = cluster.nodes;
   const sentinels = cluster.nodes.map((n) => `${n.sentinelAddress ?? n.address}:${n.sentinelPort}`).join(",");
   const name = cluster.masterName;
+  const app = cluster.credentials("app");
+  const admin = cluster.credentials("admin");
+  const tls = app.tls ? ` --tls --cacert ${path.join(cluster.tlsDir!, "ca.crt")}` : "";
+  const user = (username: string | undefined) => (username ? ` --user ${username}` : "");
+  const secretOf = (username: string | undefined) => cluster.secretFile(username ? `${username}-password` : "password");
   return [
     "",
-    "Connect (the password is in DIR/password, readable by you only; redis-cli reads it from REDISCLI_AUTH):",
-    `  export REDISCLI_AUTH="$(cat ${path.join(cluster.dir, "password")})"`,
-    `  redis-cli -h ${first.sentinelAddress ?? first.address} -p ${first.sentinelPort} SENTINEL get-master-addr-by-name ${name}`,
-    `  redis-cli -h ${first.address} -p ${first.redisPort} INFO replication`,
-    `  Spoke: SPOKE_REDIS_URL="redis://${name}@${sentinels}/master/${name}"`,
+    `Connect (the passwords are in ${path.join(cluster.dir, "secrets")}, readable by you only; redis-cli reads one from REDISCLI_AUTH):`,
+    `  REDISCLI_AUTH="$(cat ${secretOf(app.username)})" redis-cli${user(app.username)}${tls} -h ${first.sentinelAddress ?? first.address} -p ${first.sentinelPort} SENTINEL get-master-addr-by-name ${name}`,
+    `  REDISCLI_AUTH="$(cat ${secretOf(admin.username)})" redis-cli${user(admin.username)}${tls} -h ${first.address} -p ${first.redisPort} INFO replication`,
+    `  Spoke: SPOKE_REDIS_URL="${app.tls ? "rediss" : "redis"}://${name}@${sentinels}/master/${name}"${app.username ? ` (user ${app.username})` : ""}`,
     "",
     `Then: npm run redis-ha -- local status --dir ${cluster.dir}`,
     `      npm run redis-ha -- local down --dir ${cluster.dir}`,
@@ -68,6 +74,7 @@ async function local(action: string | undefined, args: string[]): Promise<number
       dir: { type: "string" },
       spec: { type: "string" },
       "first-address": { type: "string" },
+      "tls-dir": { type: "string" },
       stack: { type: "string" },
       out: { type: "string", default: "cdktf.out" },
       json: { type: "boolean", default: false },
@@ -77,7 +84,12 @@ async function local(action: string | undefined, args: string[]): Promise<number
   switch (action) {
     case "up": {
       if (values.stack && values.spec) throw new UsageError("give --spec or --stack, not both");
-      const options = { dir: values.dir, firstAddress: values["first-address"], log: (line: string) => console.log(line) };
+      const options = {
+        dir: values.dir,
+        firstAddress: values["first-address"],
+        tlsDir: values["tls-dir"],
+        log: (line: string) => console.log(line),
+      };
       const cluster = values.stack
         ? await LocalCluster.upFromUserData(userDataOfStack(values.out, values.stack), options)
         : await LocalCluster.up(loadSpec(values.spec), options);

@@ -1,17 +1,36 @@
 import Redis from "ioredis";
+import type { ConnectionOptions } from "node:tls";
+
+/** How a client logs in: a password (password mode), or a user and its password (ACL mode); over TLS when given. */
+export interface ClientAuth {
+  readonly username?: string;
+  readonly password: string;
+  /** TLS options (the CA, and a client certificate when the server asks for one). @default plain text */
+  readonly tls?: ConnectionOptions;
+}
+
+/** A password alone logs in as the `default` user (password mode). */
+export type Credentials = string | ClientAuth;
+
+/** `credentials` as ClientAuth. */
+export const clientAuth = (credentials: Credentials): ClientAuth =>
+  typeof credentials === "string" ? { password: credentials } : credentials;
 
 /** A short-lived connection that fails fast instead of retrying, and gives up after `timeoutMs`: for health checks and tests. */
 export async function withClient<T>(
   host: string,
   port: number,
-  password: string,
+  credentials: Credentials,
   fn: (client: Redis) => Promise<T>,
   timeoutMs = 3000,
 ): Promise<T> {
+  const { username, password, tls } = clientAuth(credentials);
   const client = new Redis({
     host,
     port,
+    ...(username ? { username } : {}),
     password,
+    ...(tls ? { tls } : {}),
     lazyConnect: true,
     connectTimeout: 1000,
     maxRetriesPerRequest: 0,

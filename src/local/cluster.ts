@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { RedisSentinelConfig } from "../spec";
+import { CERTIFICATE_KEYS, passwordKey, PASSWORD_KEY, SYSTEM_USERS, type RedisSentinelConfig } from "../spec";
 import { NODE_FILES, renderCluster } from "../render";
 import { runBootScript, stageNode, type NodeFiles } from "./boot";
 import { BINARIES, isOurProcess, isRunning, requireBinaries, startProcess, stopProcess } from "./processes";
+import type { ClientAuth } from "./client";
 import { inspectCluster, type ClusterStatus, type NodeEndpoint } from "./status";
 import { localAddresses } from "./addresses";
 import { clusterFromUserData } from "./user-data";
@@ -17,6 +18,8 @@ export interface LocalUpOptions {
   readonly firstAddress?: string;
   /** Run each node's Sentinel on an address of its own: the node's address + 10 (127.0.0.21, ...). @default false */
   readonly separateSentinels?: boolean;
+  /** With TLS: a directory holding the certificate (tls.crt), its key (tls.key) and the CA (ca.crt) for every node. */
+  readonly tlsDir?: string;
   /** How long to wait for a healthy cluster. @default 60000 */
   readonly healthTimeoutMs?: number;
   /** Progress lines. @default silent */
@@ -46,10 +49,18 @@ const isRunningOurs = (node: NodeState, kind: ProcessKind, pid = node.pids[kind]
 interface ClusterState {
   readonly masterName: string;
   readonly nodes: NodeState[];
+  /** ACL mode: the application user clients log in as. Absent in password mode. */
+  readonly appUser?: string;
+  /** With TLS: the directory holding tls.crt, tls.key and ca.crt. */
+  readonly tlsDir?: string;
 }
 
+/** Who logs in: an application (the first application user), an operator (`admin`), or a sentinel's peer. */
+export type LocalRole = "app" | "admin" | "sentinel";
+
 const STATE_FILE = "cluster.json";
-const PASSWORD_FILE = "password";
+/** One file per secret, named by its key (the boot scripts' REDIS_HA_SECRETS_DIR). */
+const SECRETS_DIR = "secrets";
 const safePath = /^[A-Za-z0-9._/-]+$/;
 
 /**
@@ -100,10 +111,28 @@ export class LocalCluster {
       );
     }
 
-    // The password is made for this cluster and kept in DIR/password (0600); it is never printed.
-    fs.writeFileSync(path.join(dir, PASSWORD_FILE), randomBytes(24).toString("base64url"), { mode: 0o600 });
+    // The secrets the boot scripts read are made for this cluster, one file each in DIR/secrets (0600); never printed.
+    const keys = [...new Set([...nodes[0].bootScript.matchAll(/^\w+="\$\(secret (\S+)\)"$/gm)].map((m) => m[1]))];
+    if (keys.length === 0) throw new Error("the boot script reads no password: is it from cdktf-redis-sentinel?");
+    const appUser = /^user_password_0="\$\(secret (\S+)-password\)"$/m.exec(nodes[0].bootScript)?.[1];
+    const usesTls = /^certificate /m.test(nodes[0].bootScript);
+    if (usesTls && !options.tlsDir) {
+      throw new Error("this cluster uses TLS: give a directory holding tls.crt, tls.key and ca.crt (--tls-dir, tlsDir)");
+    }
+    const tlsDir = usesTls ? path.resolve(options.tlsDir!) : undefined;
+    if (tlsDir) {
+      for (const key of Object.values(CERTIFICATE_KEYS)) {
+        if (!fs.existsSync(path.join(tlsDir, key))) throw new Error(`${path.join(tlsDir, key)} is missing (tlsDir)`);
+      }
+    }
+    fs.mkdirSync(path.join(dir, SECRETS_DIR), { mode: 0o700 });
+    for (const key of keys) {
+      fs.writeFileSync(path.join(dir, SECRETS_DIR, key), randomBytes(24).toString("base64url"), { mode: 0o600 });
+    }
 
     const state: ClusterState = {
+      ...(appUser ? { appUser } : {}),
+      ...(tlsDir ? { tlsDir } : {}),
       masterName: meta.masterName,
       nodes: nodes.map((node, index) => ({
         index,
@@ -154,9 +183,44 @@ export class LocalCluster {
     return this.state.nodes;
   }
 
-  /** The cluster's password, read from `DIR/password`. */
+  /** With TLS: the directory holding tls.crt, tls.key and ca.crt. */
+  get tlsDir(): string | undefined {
+    return this.state.tlsDir;
+  }
+
+  /** Where the secret `key` is kept: `DIR/secrets/<key>`, readable by its owner only. */
+  secretFile(key: string): string {
+    return path.join(this.dir, SECRETS_DIR, key);
+  }
+
+  /** The secret `key`, such as `app-password`. */
+  secret(key: string): string {
+    return fs.readFileSync(this.secretFile(key), "utf8");
+  }
+
+  /** The password applications use: the application user's in ACL mode, the one password otherwise. */
   password(): string {
-    return fs.readFileSync(path.join(this.dir, PASSWORD_FILE), "utf8");
+    return this.credentials("app").password;
+  }
+
+  /**
+   * How `role` logs in: in ACL mode as the first application user, `admin` or `sentinel`, each with its own
+   * password; in password mode with the one password. Over TLS, with the CA and the nodes' certificate, when on.
+   */
+  credentials(role: LocalRole): ClientAuth {
+    const { appUser, tlsDir } = this.state;
+    const tls = tlsDir
+      ? {
+          tls: {
+            ca: fs.readFileSync(path.join(tlsDir, CERTIFICATE_KEYS.ca)),
+            cert: fs.readFileSync(path.join(tlsDir, CERTIFICATE_KEYS.certificate)),
+            key: fs.readFileSync(path.join(tlsDir, CERTIFICATE_KEYS.key)),
+          },
+        }
+      : {};
+    if (!appUser) return { password: this.secret(PASSWORD_KEY), ...tls };
+    const username = role === "app" ? appUser : SYSTEM_USERS[role];
+    return { username, password: this.secret(passwordKey(username)), ...tls };
   }
 
   /** The PIDs of the processes this cluster started that still run. */
@@ -191,13 +255,17 @@ export class LocalCluster {
     return path.join(this.dir, "rendered", `node-${index}`);
   }
 
-  /** Runs node `index`'s boot script, which reads the password from DIR/password; returns what it printed. */
+  /** Runs node `index`'s boot script, which reads the secrets from DIR/secrets; returns what it printed. */
   private runBootScript(index: number, env: Readonly<Record<string, string>> = {}): string {
     const node = this.state.nodes[index];
     const script = path.join(this.stageOf(index), "boot.sh");
     const result = runBootScript(
       { stage: this.stageOf(index), home: node.home, script },
-      { ...env, REDIS_HA_PASSWORD_FILE: path.join(this.dir, PASSWORD_FILE) },
+      {
+        REDIS_HA_SECRETS_DIR: path.join(this.dir, SECRETS_DIR),
+        ...(this.state.tlsDir ? { REDIS_HA_TLS_DIR: this.state.tlsDir } : {}),
+        ...env,
+      },
     );
     if (result.status !== 0) {
       throw new Error(`the boot script of node ${index} failed: ${result.stderr.trim()}\n${result.stdout.trim()}`);
@@ -219,7 +287,10 @@ export class LocalCluster {
 
   /** Asks every process for its view. */
   status(): Promise<ClusterStatus> {
-    return inspectCluster(this.state.nodes, this.state.masterName, this.password());
+    return inspectCluster(this.state.nodes, this.state.masterName, {
+      redis: this.credentials("admin"),
+      sentinel: this.credentials("sentinel"),
+    });
   }
 
   /** Polls `status()` until healthy; throws with the last problems after `timeoutMs`. */

@@ -1,4 +1,4 @@
-import { fieldsOf, parseInfo, withClient } from "./client";
+import { fieldsOf, parseInfo, withClient, type Credentials } from "./client";
 
 /** Where one node's Redis and Sentinel listen. */
 export interface NodeEndpoint {
@@ -53,10 +53,10 @@ export interface ClusterStatus {
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-async function redisStatus(node: NodeEndpoint, password: string): Promise<RedisStatus> {
+async function redisStatus(node: NodeEndpoint, credentials: Credentials): Promise<RedisStatus> {
   try {
     const info = parseInfo(
-      await withClient(node.address, node.redisPort, password, (c) => c.info("replication")),
+      await withClient(node.address, node.redisPort, credentials, (c) => c.info("replication")),
     );
     const role = info.role;
     if (role === "slave") {
@@ -75,9 +75,9 @@ async function redisStatus(node: NodeEndpoint, password: string): Promise<RedisS
   }
 }
 
-async function sentinelStatus(node: NodeEndpoint, masterName: string, password: string): Promise<SentinelStatus> {
+async function sentinelStatus(node: NodeEndpoint, masterName: string, credentials: Credentials): Promise<SentinelStatus> {
   try {
-    return await withClient(node.sentinelAddress ?? node.address, node.sentinelPort, password, async (c) => {
+    return await withClient(node.sentinelAddress ?? node.address, node.sentinelPort, credentials, async (c) => {
       const master = fieldsOf(await c.call("SENTINEL", "MASTER", masterName));
       const replicas = ((await c.call("SENTINEL", "REPLICAS", masterName)) as unknown[]).map(fieldsOf);
       const replicasOk = replicas.filter(
@@ -106,18 +106,21 @@ async function sentinelStatus(node: NodeEndpoint, masterName: string, password: 
   }
 }
 
-/** Asks every Redis and every Sentinel of a cluster for its view, and judges whether the cluster is healthy. */
+/**
+ * Asks every Redis and every Sentinel of a cluster for its view, and judges whether the cluster is healthy. The
+ * credentials are the Redis servers' and the sentinels' (the same in password mode).
+ */
 export async function inspectCluster(
   nodes: readonly NodeEndpoint[],
   masterName: string,
-  password: string,
+  credentials: { readonly redis: Credentials; readonly sentinel: Credentials },
 ): Promise<ClusterStatus> {
   const statuses: NodeStatus[] = await Promise.all(
     nodes.map(async (node, index) => ({
       index,
       address: node.address,
-      redis: await redisStatus(node, password),
-      sentinel: await sentinelStatus(node, masterName, password),
+      redis: await redisStatus(node, credentials.redis),
+      sentinel: await sentinelStatus(node, masterName, credentials.sentinel),
     })),
   );
   const n = nodes.length;

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { NODE_FILES, VM_BOOT_SCRIPT, VM_STAGE } from "../render";
+import { NODE_FILES, textOfBase64GzipExpression, VM_BOOT_SCRIPT, VM_STAGE } from "../render";
 import type { NodeFiles } from "./boot";
 import { localAddresses } from "./addresses";
 
@@ -28,7 +28,7 @@ function line(text: string, pattern: RegExp, what: string): RegExpExecArray {
 /**
  * The nodes of a cluster from the `#cloud-config` user data of each node (node order), with every deployed address
  * replaced by a loopback address (127.0.0.11, .12, ... from `firstAddress`). Nothing else is changed: the secret is
- * given to the boot script through REDIS_HA_PASSWORD_FILE when it runs.
+ * given to the boot script through REDIS_HA_SECRETS_DIR (and REDIS_HA_TLS_DIR) when it runs.
  */
 export function clusterFromUserData(userData: readonly string[], firstAddress?: string): ClusterFromUserData {
   const files = userData.map((text, index) => {
@@ -48,7 +48,7 @@ export function clusterFromUserData(userData: readonly string[], firstAddress?: 
   const local = localAddresses(files.length, firstAddress);
   const move = (text: string) => deployed.reduce((out, from, i) => replaceAddress(out, from, local[i]), text);
   const [, masterName, redisPort] = line(files[0].sentinelConf, /^sentinel monitor (\S+) \S+ (\d+) \d+$/m, "sentinel monitor line");
-  const sentinelPort = line(files[0].sentinelConf, /^port (\d+)$/m, "sentinel port")[1];
+  const sentinelPort = (/^tls-port (\d+)$/m.exec(files[0].sentinelConf) ?? line(files[0].sentinelConf, /^port (\d+)$/m, "sentinel port"))[1];
   return {
     masterName,
     redisPort: Number(redisPort),
@@ -68,11 +68,11 @@ export function userDataOfStack(outdir: string, stack: string): string[] {
   const file = path.join(outdir, "stacks", stack, "cdk.tf.json");
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist: synthesize first (npm run synth)`);
   const instances = Object.values(JSON.parse(fs.readFileSync(file, "utf8")).resource?.aws_instance ?? {}) as Array<{
-    user_data?: string;
+    user_data_base64?: string;
     "//"?: { metadata?: { path?: string } };
   }>;
   const nodes = instances
-    .map((i) => ({ index: Number(/\/node-(\d+)$/.exec(i["//"]?.metadata?.path ?? "")?.[1]), userData: i.user_data }))
+    .map((i) => ({ index: Number(/\/node-(\d+)$/.exec(i["//"]?.metadata?.path ?? "")?.[1]), userData: textOfBase64GzipExpression(i.user_data_base64 ?? "") }))
     .filter((n): n is { index: number; userData: string } => Number.isInteger(n.index) && typeof n.userData === "string")
     .sort((a, b) => a.index - b.index);
   if (nodes.length === 0) throw new Error(`${file} holds no Redis Sentinel node (aws_instance with user data)`);

@@ -1,14 +1,22 @@
-import type { RedisSentinelConfig } from "../spec";
+import { CERTIFICATE_KEYS, passwordKey, PASSWORD_KEY, SYSTEM_USERS, type RedisSentinelConfig } from "../spec";
+import { aclFileLines } from "./acl";
 import { NODE_FILES, UNIT_NAMES, VM_HOME, VM_STAGE, VM_USER } from "./layout";
 import { checkNodes, initialMasterAddress, type ClusterNodes } from "./nodes";
-import { askSentinelsLines, readPasswordLines } from "./shell";
+import { askSentinelsLines, certificateReaderLines, cliFunctionLines, secretReaderLines } from "./shell";
+
+/**
+ * Settings that the files a config includes provide (credentials, ACL files, TLS files). CONFIG REWRITE copies them
+ * into the live config; the boot script removes those copies.
+ */
+const INCLUDED_SETTINGS =
+  "^(requirepass|masterauth|masteruser|aclfile|tls-cert-file|tls-key-file|tls-ca-cert-file|sentinel (auth-pass|auth-user|sentinel-user|sentinel-pass)) ";
 
 /** File system label of a node's data volume. */
 const DATA_LABEL = "redis-ha-data";
 
 /**
- * The boot script of node `index`. It reads the password from where `auth.password` says and writes the two
- * secret files that the configs include. On first boot it asks the sentinels where the master is now, and installs
+ * The boot script of node `index`. It reads the passwords from where `auth.secrets` says (and the certificates from
+ * `tls.certificates`) and writes the files that the configs include: credentials, ACL files, TLS files. On first boot it asks the sentinels where the master is now, and installs
  * the rendered configs into the node's home directory: unchanged when the sentinels name the rendered initial
  * master or none answers, pointed at the current master otherwise (a node rebuilt after a failover joins as a
  * replica instead of starting a second master). Later boots keep the configs Redis and Sentinel rewrote. Then it
@@ -22,7 +30,18 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
   const name = config.topology.masterName;
   const self = nodes.addresses[index];
   const initial = initialMasterAddress(config, nodes);
-  const { redisConf, sentinelConf, redisAuth, sentinelAuth, dataDir } = NODE_FILES;
+  const { redisConf, sentinelConf, redisAuth, sentinelAuth, redisAcl, sentinelAcl, tlsDir, dataDir } = NODE_FILES;
+  const acl = config.acl.enabled;
+  const tls = config.tls.enabled;
+  // The passwords the boot script reads: [shell variable, secret key].
+  const passwords: Array<[string, string]> = acl
+    ? [
+        ["admin_password", passwordKey(SYSTEM_USERS.admin)],
+        ["replication_password", passwordKey(SYSTEM_USERS.replication)],
+        ["sentinel_password", passwordKey(SYSTEM_USERS.sentinel)],
+        ...config.acl.users.map((u, i): [string, string] => [`user_password_${i}`, passwordKey(u.name)]),
+      ]
+    : [["password", PASSWORD_KEY]];
   const redisPort = config.redis.port;
   // Seconds a rebuilt, empty master waits for the sentinels to fail over: detection, plus a retried election.
   const { downAfterMilliseconds, failoverTimeout } = config.sentinel;
@@ -39,7 +58,10 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     `#   REDIS_HA_STAGE          directory holding the rendered ${redisConf} and ${sentinelConf} (${VM_STAGE})`,
     `#   REDIS_HA_USER           owner of the files, when run as root (${VM_USER})`,
     `#   REDIS_HA_START          "systemd" starts ${UNIT_NAMES.redis} and ${UNIT_NAMES.sentinel}; "none" leaves that to the caller (systemd)`,
-    "#   REDIS_HA_PASSWORD_FILE  read the password from this file instead of from auth.password (redis-ha local)",
+    "#   REDIS_HA_SECRETS_DIR    read each secret from the file of its name here, not from auth.secrets (redis-ha local)",
+    ...(config.tls.enabled
+      ? ["#   REDIS_HA_TLS_DIR        read tls.crt, tls.key and ca.crt here, not from tls.certificates (redis-ha local)"]
+      : []),
     `#   REDIS_HA_DATA_DEVICE    block device of the data volume: formatted on first use, mounted on ${dataDir}/ (none)`,
     `#   REDIS_HA_WAIT_SECONDS   how long an empty node that would start as master waits for the sentinels (${waitForFailover})`,
     "#   REDIS_HA_PROCESSES      what this machine runs: both, redis or sentinel (sentinels in pods of their own) (both)",
@@ -72,13 +94,15 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     '  mv -f -- "$tmp" "$1"',
     "}",
     "",
-    ...readPasswordLines(config),
-    'case "$password" in',
-    '  *[[:cntrl:]]*) fail "the password holds a control character (a newline?): a Redis config file cannot carry it" ;;',
-    "esac",
-    "# Quoted for a Redis config file: inside double quotes, backslash and double quote are escaped.",
-    String.raw`quoted="${"$"}{password//\\/\\\\}"`,
-    String.raw`quoted="\"${"$"}{quoted//\"/\\\"}\""`,
+    ...secretReaderLines(config),
+    ...certificateReaderLines(config),
+    "# no_control KEY VALUE: a Redis config file cannot carry a control character.",
+    'no_control() { case "$2" in *[[:cntrl:]]*) fail "the secret $1 holds a control character (a newline?): a Redis config file cannot carry it" ;; esac; }',
+    ...passwords.flatMap(([variable, key]) => [`${variable}="$(secret ${key})"`, `no_control ${key} "$${variable}"`]),
+    ...(acl ? ['redis_password="$admin_password"'] : ['redis_password="$password"', 'sentinel_password="$password"']),
+    "# quote VALUE: VALUE quoted for a Redis config file: inside double quotes, backslash and double quote escaped.",
+    String.raw`quote() { local q="${"$"}{1//\\/\\\\}"; printf '"%s"' "${"$"}{q//\"/\\\"}"; }`,
+    ...(acl ? aclFileLines(config) : []),
     "",
     `install -d -m 0750 -- "$home" "$home/${dataDir}"`,
     "# The data volume, on a VM: formatted on first use only, mounted by label (NVMe device names change).",
@@ -97,10 +121,54 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     `  mountpoint -q "$home/${dataDir}" || mount "$home/${dataDir}"`,
     "fi",
     `own "$home" "$home/${dataDir}"`,
-    "# printf is a shell builtin: the password never appears in a process's arguments.",
-    `printf 'requirepass %s\\nmasterauth %s\\n' "$quoted" "$quoted" | write_private "$home/${redisAuth}"`,
-    `printf 'requirepass %s\\nsentinel auth-pass %s %s\\n' "$quoted" ${name} "$quoted" | write_private "$home/${sentinelAuth}"`,
+    ...(tls
+      ? [
+          "# The certificate, its key and the CA, for both processes and for redis-cli.",
+          `install -d -m 0700 -- "$home/${tlsDir}"`,
+          `own "$home/${tlsDir}"`,
+          ...Object.values(CERTIFICATE_KEYS).map((key) => `certificate ${key} | write_private "$home/${tlsDir}/${key}"`),
+          "tls_files() {",
+          `  echo "tls-cert-file $(quote "$home/${tlsDir}/${CERTIFICATE_KEYS.certificate}")"`,
+          `  echo "tls-key-file $(quote "$home/${tlsDir}/${CERTIFICATE_KEYS.key}")"`,
+          `  echo "tls-ca-cert-file $(quote "$home/${tlsDir}/${CERTIFICATE_KEYS.ca}")"`,
+          "}",
+        ]
+      : ["tls_files() { :; }"]),
+    "# The files the configs include. echo and printf are shell builtins: no password appears in a process's arguments.",
+    ...(acl
+      ? [
+          `redis_acl | write_private "$home/${redisAcl}"`,
+          `sentinel_acl | write_private "$home/${sentinelAcl}"`,
+          "{",
+          `  echo "aclfile $(quote "$home/${redisAcl}")"`,
+          `  echo "masteruser ${SYSTEM_USERS.replication}"`,
+          '  echo "masterauth $(quote "$replication_password")"',
+          "  tls_files",
+          `} | write_private "$home/${redisAuth}"`,
+          "{",
+          `  echo "aclfile $(quote "$home/${sentinelAcl}")"`,
+          `  echo "sentinel auth-user ${name} ${SYSTEM_USERS.sentinel}"`,
+          `  echo "sentinel auth-pass ${name} $(quote "$sentinel_password")"`,
+          `  echo "sentinel sentinel-user ${SYSTEM_USERS.sentinel}"`,
+          '  echo "sentinel sentinel-pass $(quote "$sentinel_password")"',
+          "  tls_files",
+          `} | write_private "$home/${sentinelAuth}"`,
+        ]
+      : [
+          '{ echo "requirepass $(quote "$password")"; echo "masterauth $(quote "$password")"; tls_files; } |',
+          `  write_private "$home/${redisAuth}"`,
+          `{ echo "requirepass $(quote "$password")"; echo "sentinel auth-pass ${name} $(quote "$password")"; tls_files; } |`,
+          `  write_private "$home/${sentinelAuth}"`,
+        ]),
+    "# CONFIG REWRITE copies what the include sets into the live config, below the include, where it would win: remove",
+    "# it, so that the files above stay the one source and a changed secret takes effect at the next boot.",
+    'for conf in "${confs[@]}"; do',
+    '  if [ -e "$home/$conf" ]; then',
+    `    grep -Ev '${INCLUDED_SETTINGS}' "$home/$conf" | write_private "$home/$conf"`,
+    "  fi",
+    "done",
     "",
+    ...cliFunctionLines(config),
     ...askSentinelsLines(config, nodes),
     'master="$(ask_sentinels)"',
     "# Never start an empty master: its replicas would copy its empty dataset. An empty node would start as master",
@@ -113,7 +181,7 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
           "  local node keys",
           '  for node in "${nodes[@]}"; do',
           `    if [ "$node" = ${self} ]; then continue; fi`,
-          `    keys="$(REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h "$node" -p ${redisPort} DBSIZE 2>/dev/null || true)"`,
+          '    keys="$(redis_cli "$node" DBSIZE 2>/dev/null || true)"',
           '    if [[ "$keys" =~ ^[0-9]+$ ]] && [ "$keys" -gt 0 ]; then return 0; fi',
           "  done",
           "  return 1",

@@ -18,7 +18,7 @@ export interface CloudConfigOptions {
  * The `#cloud-config` user data of node `index` on a Debian VM. It installs Redis and Sentinel from the
  * distribution without letting the packages start their own services (Debian's sentinel would listen on every
  * interface with protected mode off), places the rendered configs, boot script and units, and runs the boot script
- * once the packages exist. It holds no secret: the boot script fetches the password where `auth.password` points.
+ * once the packages exist. It holds no secret: the boot script fetches the passwords where `auth.secrets` points.
  */
 export function renderCloudConfig(
   config: RedisSentinelConfig,
@@ -28,7 +28,8 @@ export function renderCloudConfig(
 ): string {
   const node = renderCluster(config, nodes)[index];
   const packages = ["redis-server", "redis-sentinel", "redis-tools"];
-  if (config.auth.password.source === "ssm-parameter") packages.push("awscli");
+  const usesSsm = [config.auth.secrets, config.tls.certificates].some((store) => store?.source === "ssm-parameters");
+  if (usesSsm) packages.push("awscli");
   if (options.dataDevice) packages.push("amazon-ec2-utils"); // udev names for EBS NVMe devices (/dev/sdf)
 
   const file = (path: string, content: string, permissions: string) => ({ path, owner: "root:root", permissions, content });

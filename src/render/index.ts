@@ -1,7 +1,7 @@
 export { renderBootScript } from "./boot-script";
 export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT } from "./cloud-config";
 export type { CloudConfigOptions } from "./cloud-config";
-export { POD_PASSWORD_FILE, POD_PATHS, POD_SCRIPT, renderPodFiles } from "./kubernetes";
+export { POD_PATHS, POD_SCRIPT, renderPodFiles } from "./kubernetes";
 export { NODE_FILES, UNIT_NAMES, VM_HOME, VM_STAGE, VM_USER } from "./layout";
 export { renderCluster } from "./node";
 export type { RenderedNode } from "./node";
@@ -12,3 +12,4 @@ export { renderProbeScript } from "./probe-script";
 export { renderRedisConf } from "./redis-conf";
 export { renderSentinelConf } from "./sentinel-conf";
 export { renderSystemdUnits } from "./systemd-units";
+export { base64GzipExpression, terraformLiteral, textOfBase64GzipExpression } from "./terraform-text";

@@ -5,15 +5,14 @@ import type { ClusterNodes } from "./nodes";
 import { renderPreStopScript } from "./prestop-script";
 import { renderProbeScript } from "./probe-script";
 
-/** Where a pod mounts its ConfigMap, its Secret, its data volume, and a scratch directory for the boot step. */
+/** Where a pod mounts its ConfigMap, its password and TLS Secrets, its data volume, and a scratch directory for the boot step. */
 export const POD_PATHS = {
   config: "/etc/redis-ha",
   secret: "/etc/redis-ha-secret",
+  tls: "/etc/redis-ha-tls",
   data: "/data",
   stage: "/stage",
 } as const;
-/** Key of the password in the mounted Secret's directory. */
-export const POD_PASSWORD_FILE = `${POD_PATHS.secret}/password`;
 /** The dispatcher every container runs: `pod.sh boot [both|redis|sentinel] | probe KIND | prestop`. */
 export const POD_SCRIPT = "pod.sh";
 
@@ -46,8 +45,8 @@ export function renderPodFiles(config: RedisSentinelConfig, nodes: ClusterNodes)
     `    cp "${dir}/redis-$ordinal.conf" "${stage}/${NODE_FILES.redisConf}"`,
     `    cp "${dir}/sentinel-$ordinal.conf" "${stage}/${NODE_FILES.sentinelConf}"`,
     `    REDIS_HA_HOME=${data} REDIS_HA_STAGE=${stage} REDIS_HA_START=none REDIS_HA_PROCESSES="\${2:-both}" exec bash "${dir}/boot-$ordinal.sh" ;;`,
-    `  probe) exec bash "${dir}/probe-$ordinal.sh" "\${2:-}" ;;`,
-    `  prestop) exec bash "${dir}/prestop-$ordinal.sh" ;;`,
+    `  probe) REDIS_HA_HOME=${data} exec bash "${dir}/probe-$ordinal.sh" "\${2:-}" ;;`,
+    `  prestop) REDIS_HA_HOME=${data} exec bash "${dir}/prestop-$ordinal.sh" ;;`,
     '  *) echo "usage: pod.sh boot [both|redis|sentinel] | probe live|ready|sentinel | prestop" >&2; exit 2 ;;',
     "esac",
     "",

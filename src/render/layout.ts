@@ -8,10 +8,16 @@ export const NODE_FILES = {
   redisConf: "redis.conf",
   /** Live sentinel.conf in the home directory; Sentinel rewrites it whenever its view changes. */
   sentinelConf: "sentinel.conf",
-  /** Written by the boot script at every boot: requirepass and masterauth. Mode 0600. */
+  /** Written by the boot script at every boot: credentials (and TLS file paths) that redis.conf includes. Mode 0600. */
   redisAuth: "redis-auth.conf",
-  /** Written by the boot script at every boot: requirepass and sentinel auth-pass. Mode 0600. */
+  /** Written by the boot script at every boot: credentials (and TLS file paths) that sentinel.conf includes. Mode 0600. */
   sentinelAuth: "sentinel-auth.conf",
+  /** ACL mode: Redis's users, written by the boot script at every boot (password hashes). Mode 0600. */
+  redisAcl: "users.acl",
+  /** ACL mode: the sentinel's users, written by the boot script at every boot (password hashes). Mode 0600. */
+  sentinelAcl: "sentinel-users.acl",
+  /** TLS: the node's certificate, key and CA, copied there by the boot script at every boot. Mode 0700. */
+  tlsDir: "tls",
   /** Redis data (RDB and AOF); on a VM, the mount point of the data volume. */
   dataDir: "data",
 } as const;

@@ -1,6 +1,6 @@
 import type { RedisSentinelConfig } from "../spec";
 import { checkNodes, type ClusterNodes } from "./nodes";
-import { askSentinelsLines, readPasswordLines } from "./shell";
+import { askSentinelsLines, cliFunctionLines, credentialLines } from "./shell";
 
 /** Longest the preStop script lets the replicas catch up before it asks for the failover. */
 export const PRESTOP_CATCH_UP_SECONDS = 5;
@@ -34,11 +34,12 @@ export function renderPreStopScript(config: RedisSentinelConfig, nodes: ClusterN
     "",
     'fail() { echo "redis-ha-prestop: $*" >&2; exit 1; }',
     "",
-    ...readPasswordLines(config),
+    ...credentialLines(config),
+    ...cliFunctionLines(config),
     "",
     ...askSentinelsLines(config, nodes),
     "",
-    `redis() { REDISCLI_AUTH="$password" timeout 3 redis-cli --no-auth-warning --raw -h ${self} -p ${config.redis.port} "$@"; }`,
+    `redis() { redis_cli ${self} "$@"; }`,
     "field() { redis INFO replication | tr -d '\\r' | sed -n \"s/^$1://p\"; }",
     "",
     'if [ "$(field role)" != master ]; then',
@@ -62,7 +63,7 @@ export function renderPreStopScript(config: RedisSentinelConfig, nodes: ClusterN
     "",
     'asked=""',
     'for sentinel in "${sentinels[@]}"; do',
-    `  reply="$(sentinel_cli "$sentinel" SENTINEL FAILOVER ${name})"`,
+    `  reply="$(sentinel_cli "$sentinel" SENTINEL FAILOVER ${name} 2>/dev/null || true)"`,
     '  if [ "$reply" = OK ]; then asked="$sentinel"; break; fi',
     "done",
     '[ -n "$asked" ] || fail "no sentinel accepted SENTINEL FAILOVER"',
@@ -82,7 +83,7 @@ export function renderPreStopScript(config: RedisSentinelConfig, nodes: ClusterN
     "agreed() {",
     "  local sentinel named",
     '  for sentinel in "${sentinels[@]}"; do',
-    `    named="$(sentinel_cli "$sentinel" SENTINEL get-master-addr-by-name ${name} | sed -n 1p)"`,
+    `    named="$( (sentinel_cli "$sentinel" SENTINEL get-master-addr-by-name ${name} 2>/dev/null || true) | sed -n 1p)"`,
     '    if [ -n "$named" ] && [ "$named" != "$master" ]; then return 1; fi',
     "  done",
     "}",

@@ -1,6 +1,6 @@
 import type { RedisSentinelConfig } from "../spec";
 import { checkNodes, sentinelAddress, type ClusterNodes } from "./nodes";
-import { readPasswordLines } from "./shell";
+import { cliFunctionLines, credentialLines } from "./shell";
 
 /**
  * The probe of node `index`, for Kubernetes liveness and readiness probes: `redis-ha-probe live` (Redis answers
@@ -19,22 +19,23 @@ export function renderProbeScript(config: RedisSentinelConfig, nodes: ClusterNod
     "",
     'fail() { echo "redis-ha-probe: $*" >&2; exit 1; }',
     "",
-    ...readPasswordLines(config),
+    ...credentialLines(config),
+    ...cliFunctionLines(config),
     "",
-    "# ask HOST PORT COMMAND...: one command to this node's Redis or Sentinel.",
+    "# ask redis|sentinel HOST COMMAND...: one command to this node's Redis or Sentinel; nothing when it does not answer.",
     "ask() {",
-    `  REDISCLI_AUTH="$password" timeout 2 redis-cli --no-auth-warning --raw -h "$1" -p "$2" "\${@:3}" 2>/dev/null | tr -d '\\r' || true`,
+    `  "$1_cli" "\${@:2}" 2>/dev/null | tr -d '\\r' || true`,
     "}",
     'case "${1:-}" in',
-    `  live) [ "$(ask ${self} ${config.redis.port} PING)" = PONG ] || fail "redis at ${self}:${config.redis.port} does not answer PING" ;;`,
+    `  live) [ "$(ask redis ${self} PING)" = PONG ] || fail "redis at ${self}:${config.redis.port} does not answer PING" ;;`,
     "  ready)",
-    `    [ "$(ask ${self} ${config.redis.port} PING)" = PONG ] || fail "redis at ${self}:${config.redis.port} does not answer PING"`,
-    `    info="$(ask ${self} ${config.redis.port} INFO replication)"`,
+    `    [ "$(ask redis ${self} PING)" = PONG ] || fail "redis at ${self}:${config.redis.port} does not answer PING"`,
+    `    info="$(ask redis ${self} INFO replication)"`,
     '    if printf \'%s\\n\' "$info" | grep -qx "role:slave"; then',
     '      printf \'%s\\n\' "$info" | grep -qx "master_link_status:up" || fail "the link to the master is down"',
     "    fi",
     "    ;;",
-    `  sentinel) [ "$(ask ${sentinel} ${config.sentinel.port} PING)" = PONG ] || fail "sentinel at ${sentinel}:${config.sentinel.port} does not answer PING" ;;`,
+    `  sentinel) [ "$(ask sentinel ${sentinel} PING)" = PONG ] || fail "sentinel at ${sentinel}:${config.sentinel.port} does not answer PING" ;;`,
     '  *) fail "usage: redis-ha-probe live|ready|sentinel" ;;',
     "esac",
     "",

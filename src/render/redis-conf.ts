@@ -6,6 +6,21 @@ import { processDirectives } from "./process-directives";
 const yesNo = (value: boolean) => (value ? "yes" : "no");
 
 /**
+ * The listening ports of a Redis server or a sentinel: `port` in plain text, or with TLS `port` as its TLS port and
+ * plain text closed (or on `plaintextPort`). Replication and sentinel links then use TLS too.
+ */
+export function portLines(config: RedisSentinelConfig, port: number, plaintextPort?: number): string[] {
+  if (!config.tls.enabled) return [`port ${port}`];
+  return [
+    "# TLS on every link; the certificate files come from the include below.",
+    `port ${plaintextPort ?? 0}`,
+    `tls-port ${port}`,
+    "tls-replication yes",
+    `tls-auth-clients ${config.tls.authClients}`,
+  ];
+}
+
+/**
  * redis.conf of node `index`. Holds no secret: `requirepass` and `masterauth` come from the file the boot
  * script writes, through `include`. Paths are relative to the node's home directory (see `NODE_FILES`).
  */
@@ -24,13 +39,17 @@ export function renderRedisConf(config: RedisSentinelConfig, nodes: ClusterNodes
     "# Network",
     bindLine(nodes, address, redis.extraBindAddresses),
     `protected-mode ${yesNo(redis.protectedMode)}`,
-    `port ${redis.port}`,
+    ...portLines(config, redis.port, config.tls.plaintextPort),
     `timeout ${clients.timeout}`,
     `tcp-keepalive ${clients.tcpKeepalive}`,
     `maxclients ${clients.maxclients}`,
     "",
-    "# Authentication: requirepass, and masterauth on every node, the master included, so that a demoted master",
-    "# can sync from the new one. The boot script writes this file; it is read before `dir` changes directory.",
+    config.acl.enabled
+      ? "# Authentication: the ACL file (default user off), and masteruser/masterauth on every node, the master included,"
+      : "# Authentication: requirepass, and masterauth on every node, the master included, so that a demoted master",
+    config.acl.enabled
+      ? "# so that a demoted master can sync from the new one. The boot script writes this file, which is read before `dir`."
+      : "# can sync from the new one. The boot script writes this file; it is read before `dir` changes directory.",
     `include ${NODE_FILES.redisAuth}`,
     "",
     "# Persistence",

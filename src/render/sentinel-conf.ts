@@ -2,6 +2,7 @@ import type { RedisSentinelConfig } from "../spec";
 import { NODE_FILES } from "./layout";
 import { bindLine, checkNodes, initialMasterAddress, sentinelAddress, usesHostnames, type ClusterNodes } from "./nodes";
 import { processDirectives } from "./process-directives";
+import { portLines } from "./redis-conf";
 
 /**
  * sentinel.conf of node `index`. Holds no secret and no `sentinel myid` (each sentinel makes its own on first
@@ -21,7 +22,7 @@ export function renderSentinelConf(config: RedisSentinelConfig, nodes: ClusterNo
     "",
     "# Network. The sentinel announces its own address, whatever source address its connections come from.",
     bindLine(nodes, address),
-    `port ${sentinel.port}`,
+    ...portLines(config, sentinel.port),
     "protected-mode yes",
     ...(usesHostnames(nodes)
       ? ["# Nodes are known by host name: resolve them, and announce this one by name (before `sentinel monitor`).",
@@ -43,8 +44,11 @@ export function renderSentinelConf(config: RedisSentinelConfig, nodes: ClusterNo
     "# Scripts cannot be changed at run time with SENTINEL SET.",
     "sentinel deny-scripts-reconfig yes",
     "",
-    "# Authentication: requirepass (clients and the other sentinels use it) and sentinel auth-pass for Redis.",
-    "# The boot script writes this file.",
+    ...(config.acl.enabled
+      ? ["# Authentication: the ACL file (default user off), the user this sentinel logs in to Redis as (auth-user,",
+         "# auth-pass) and to the other sentinels (sentinel-user, sentinel-pass). The boot script writes this file."]
+      : ["# Authentication: requirepass (clients and the other sentinels use it) and sentinel auth-pass for Redis.",
+         "# The boot script writes this file."]),
     `include ${NODE_FILES.sentinelAuth}`,
     "",
   ].join("\n");

@@ -39,3 +39,10 @@ export const DEFAULT_MAXMEMORY_POLICY = "allkeys-lru";
 export const DEFAULT_MIN_REPLICAS_TO_WRITE = 1;
 /** See `DEFAULT_MIN_REPLICAS_TO_WRITE`. */
 export const DEFAULT_MIN_REPLICAS_MAX_LAG = 10;
+/** Name of the application user that ACL mode creates unless `acl.users` says otherwise. */
+export const DEFAULT_APP_USER = "app";
+/**
+ * ACL rules of an application user unless set: every key and channel, every command but the administrative and
+ * dangerous ones, and INFO, which clients such as ioredis send to check that a server is ready.
+ */
+export const DEFAULT_APP_USER_RULES = "~* &* +@all -@admin -@dangerous +info";

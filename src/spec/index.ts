@@ -1,6 +1,15 @@
 export * from "./defaults";
-export { majority, redisSentinelSpecSchema } from "./schema";
-export type { RedisSentinelConfig, RedisSentinelSpec, SecretReference } from "./schema";
+export { majority, redisSentinelSpecSchema, RESERVED_USER_NAMES } from "./schema";
+export type { AclUser, RedisSentinelConfig, RedisSentinelSpec, SecretStore } from "./schema";
+export {
+  CERTIFICATE_KEYS,
+  envVariable,
+  PASSWORD_KEY,
+  passwordKey,
+  secretKeys,
+  secretLocation,
+  SYSTEM_USERS,
+} from "./secrets";
 export { parseSpec, SpecError } from "./parse";
 export type { SpecProblem } from "./parse";
 export { parseSize } from "./size";

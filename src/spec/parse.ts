@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { majority, redisSentinelSpecSchema, type RedisSentinelConfig } from "./schema";
-import { DEFAULT_REPLICA_PRIORITY } from "./defaults";
+import { DEFAULT_APP_USER, DEFAULT_APP_USER_RULES, DEFAULT_REPLICA_PRIORITY } from "./defaults";
 
 /** One thing wrong with a spec: where, what was given, and what to do instead. */
 export interface SpecProblem {
@@ -27,7 +27,7 @@ export class SpecError extends Error {
  * Validates a spec and applies every default. Throws one `SpecError` that lists every problem.
  *
  * @example
- * const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+ * const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
  * config.sentinel.quorum; // 2
  */
 export function parseSpec(input: unknown): RedisSentinelConfig {
@@ -42,6 +42,10 @@ export function parseSpec(input: unknown): RedisSentinelConfig {
       replicaPriority: spec.topology.replicaPriority ?? Array.from({ length: n }, () => DEFAULT_REPLICA_PRIORITY),
     },
     sentinel: { ...spec.sentinel, quorum: spec.sentinel.quorum ?? majority(n) },
+    acl: {
+      enabled: spec.acl.enabled,
+      users: spec.acl.enabled ? (spec.acl.users ?? [{ name: DEFAULT_APP_USER, rules: DEFAULT_APP_USER_RULES }]) : [],
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import {
   DEFAULT_REDIS_PORT,
   DEFAULT_SAVE_RULES,
   DEFAULT_SENTINEL_PORT,
+  DEFAULT_APP_USER_RULES,
   MAX_NODE_COUNT,
 } from "./defaults";
 import { parseSize } from "./size";
@@ -26,42 +27,48 @@ const absolutePath = (field: string) =>
     .string()
     .regex(/^\/[^\s"'\\]*$/, `${field} must be an absolute path without spaces or quotes, such as /etc/redis-ha/notify.sh`);
 
-const SECRET_EXAMPLES =
-  '{ source: "env", name: "REDIS_PASSWORD" }, { source: "file", path: "/run/secrets/redis-password" } or { source: "ssm-parameter", name: "/redis-sentinel/prod/password", region: "eu-west-1" }';
+const SECRET_STORE_EXAMPLES =
+  '{ source: "env", prefix: "REDIS_HA_" }, { source: "directory", path: "/run/secrets/redis-ha" } or { source: "ssm-parameters", path: "/redis-sentinel/prod", region: "eu-west-1" }';
 
-/** Where the Redis password lives. The spec never holds the password itself. */
-const secretReference = z.discriminatedUnion(
-  "source",
-  [
-    z.strictObject({
-      source: z.literal("env"),
-      /** Environment variable that holds the password when the boot script runs. */
-      name: z
-        .string()
-        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name such as REDIS_PASSWORD"),
-    }),
-    z.strictObject({
-      source: z.literal("file"),
-      /** File that holds the password (and nothing else) when the boot script runs. */
-      path: absolutePath("the secret file"),
-    }),
-    z.strictObject({
-      source: z.literal("ssm-parameter"),
-      /** SSM SecureString parameter that holds the password; the node's instance role must be allowed to read it. */
-      name: z
-        .string()
-        .regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, "an SSM parameter path such as /redis-sentinel/prod/password"),
-      /** AWS region of the parameter. */
-      region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1"),
-    }),
-  ],
-  {
-    error: (issue) =>
-      typeof issue.input === "string"
-        ? `a literal password is not accepted: the spec holds a reference to where the secret lives. Use ${SECRET_EXAMPLES}`
-        : `must be ${SECRET_EXAMPLES}`,
-  },
-);
+const ssmPath = (field: string) =>
+  z
+    .string()
+    .regex(/^\/[A-Za-z0-9_.\-/]{1,900}[A-Za-z0-9_.-]$/, `${field} must be an SSM parameter path without a trailing slash, such as /redis-sentinel/prod`);
+const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1");
+
+/**
+ * Where a cluster's secrets live: one place holding one entry per secret, named by `secretKeys` (such as
+ * `app-password`). The spec never holds a secret itself.
+ */
+const secretStore = (field: string, examples: string) =>
+  z.discriminatedUnion(
+    "source",
+    [
+      z.strictObject({
+        source: z.literal("env"),
+        /** Each secret is the environment variable PREFIX + its key in capitals, `-` and `.` as `_` (REDIS_HA_APP_PASSWORD). */
+        prefix: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an environment variable prefix in capitals, such as REDIS_HA_"),
+      }),
+      z.strictObject({
+        source: z.literal("directory"),
+        /** Each secret is the file of its key's name in this directory, such as a mounted Kubernetes Secret. */
+        path: absolutePath(field),
+      }),
+      z.strictObject({
+        source: z.literal("ssm-parameters"),
+        /** Each secret is the SSM SecureString parameter PATH/KEY; the node's role must be allowed to read them. */
+        path: ssmPath(field),
+        /** AWS region of the parameters. */
+        region: awsRegion,
+      }),
+    ],
+    {
+      error: (issue) =>
+        typeof issue.input === "string"
+          ? `a literal secret is not accepted: the spec says where secrets live. Use ${examples}`
+          : `must be ${examples}`,
+    },
+  );
 
 const topology = z
   .strictObject({
@@ -214,16 +221,72 @@ const redis = z
 
 const auth = z.strictObject(
   {
-    /** Where the password of Redis and Sentinel lives (required; never the password itself). */
-    password: secretReference,
+    /** Where the passwords live (required; never the passwords themselves). `secretKeys(config)` names them. */
+    secrets: secretStore("auth.secrets.path", SECRET_STORE_EXAMPLES),
   },
   {
     error: (issue) =>
       issue.input === undefined
-        ? 'a password is required: add auth: { password: { source: "env", name: "REDIS_PASSWORD" } }'
+        ? 'says where the passwords live, and is required: add auth: { secrets: { source: "env", prefix: "REDIS_HA_" } }'
         : undefined,
   },
 );
+
+/** Names ACL mode keeps for its own users. */
+export const RESERVED_USER_NAMES = ["default", "admin", "replication", "sentinel"] as const;
+// One ACL rule: permissions only (commands, categories, keys, channels); no password, no on/off.
+const ACL_RULE = /^([+-]@?[a-z][a-z0-9|_-]*|~\S+|%R?W?~\S+|&\S+|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels)$/i;
+
+const aclUser = z.strictObject({
+  /** User name; its password is the secret `<name>-password`. */
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,31}$/, "use 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter, such as spoke")
+    .refine(
+      (name) => !(RESERVED_USER_NAMES as readonly string[]).includes(name),
+      `is kept for the cluster's own users (${RESERVED_USER_NAMES.join(", ")}). Choose another name, such as app`,
+    ),
+  /** ACL rules: commands, categories, key and channel patterns, without passwords. @default DEFAULT_APP_USER_RULES */
+  rules: z
+    .string()
+    .refine(
+      (rules) => rules.trim().length > 0 && rules.trim().split(/\s+/).every((rule) => ACL_RULE.test(rule)),
+      'must list permissions only (such as "~* &* +@all -@admin -@dangerous +info"): passwords come from auth.secrets, and on/off/nopass are set by the cluster',
+    )
+    .default(DEFAULT_APP_USER_RULES),
+});
+
+const acl = z
+  .strictObject({
+    /**
+     * ACL mode: the `default` user is off; applications log in as `users`, replicas as `replication`, sentinels as
+     * `sentinel`, operators as `admin`, each with a password of its own. Off: one password (requirepass) for all.
+     * @default true
+     */
+    enabled: z.boolean().default(true),
+    /** Application users. @default one user, "app", with DEFAULT_APP_USER_RULES */
+    users: z.array(aclUser).optional(),
+  })
+  .prefault({});
+
+const tls = z
+  .strictObject({
+    /** TLS on every link: clients, replication, sentinels. @default false */
+    enabled: z.boolean().default(false),
+    /**
+     * Where the certificate (`tls.crt`), its key (`tls.key`) and the CA (`ca.crt`) live, in PEM; required with TLS.
+     * The constructs set it on Kubernetes (the TLS Secret) and read it on AWS.
+     */
+    certificates: secretStore("tls.certificates.path", SECRET_STORE_EXAMPLES).optional(),
+    /**
+     * Keep a plain-text port open besides TLS, such as while clients move to TLS. TLS is on `redis.port` and
+     * `sentinel.port` either way. @default none: plain text is refused
+     */
+    plaintextPort: port("plaintextPort").optional(),
+    /** Whether clients must present a certificate (`tls-auth-clients`); nodes always do. @default "optional" */
+    authClients: z.enum(["yes", "optional", "no"], { error: 'must be "yes", "optional" or "no"' }).default("optional"),
+  })
+  .prefault({});
 
 /** Majority of `nodeCount` sentinels: the smallest quorum that is allowed, and the default. */
 export function majority(nodeCount: number): number {
@@ -236,6 +299,8 @@ export const redisSentinelSpecSchema = z
     sentinel,
     redis,
     auth,
+    acl,
+    tls,
   })
   .superRefine(
     (spec, ctx) => {
@@ -312,6 +377,48 @@ export const redisSentinelSpecSchema = z
           `must be at most the ${n - 1} replicas, or the master never accepts a write. Use 0 to ${n - 1}; 1 is the default`,
         );
       }
+
+      const a = spec.acl ?? {};
+      if (Array.isArray(a.users)) {
+        if (a.enabled === false) {
+          add(["acl", "users"], a.users.map((u) => u?.name), 'are only read in ACL mode: remove acl.users, or set acl.enabled to true');
+        } else if (a.users.length === 0) {
+          add(
+            ["acl", "users"],
+            a.users,
+            'ACL mode needs at least one application user, or no client can log in. Add { name: "app" }, or leave acl.users out for that default',
+          );
+        }
+        const seen = new Set<string>();
+        a.users.forEach((user, i) => {
+          if (typeof user?.name !== "string") return;
+          if (seen.has(user.name)) add(["acl", "users", i, "name"], user.name, "is already the name of another user. Give each user its own name");
+          seen.add(user.name);
+        });
+      }
+
+      const t = spec.tls ?? {};
+      if (t.enabled === true && t.certificates === undefined) {
+        add(
+          ["tls", "certificates"],
+          undefined,
+          'is required with TLS: say where tls.crt, tls.key and ca.crt live, such as { source: "directory", path: "/etc/redis-ha/tls" }',
+        );
+      }
+      if (t.enabled !== true && t.certificates !== undefined) {
+        add(["tls", "certificates"], t.certificates, "is only read with TLS: set tls.enabled to true, or remove tls.certificates");
+      }
+      if (Number.isInteger(t.plaintextPort)) {
+        if (t.enabled !== true) {
+          add(["tls", "plaintextPort"], t.plaintextPort, "is only read with TLS: without it, redis.port is plain text already. Remove it");
+        } else if (t.plaintextPort === r.port || t.plaintextPort === s.port) {
+          add(
+            ["tls", "plaintextPort"],
+            t.plaintextPort,
+            `must differ from redis.port (${r.port}) and sentinel.port (${s.port}), which carry TLS. Use another port, such as ${DEFAULT_REDIS_PORT + 1000}`,
+          );
+        }
+      }
     },
     { when: () => true },
   );
@@ -319,9 +426,13 @@ export const redisSentinelSpecSchema = z
 /** What a user writes: every field but `auth.password` is optional and defaulted. */
 export type RedisSentinelSpec = z.input<typeof redisSentinelSpecSchema>;
 /** A validated spec with every default applied, as the renderers and constructs read it. */
-export type RedisSentinelConfig = Omit<z.output<typeof redisSentinelSpecSchema>, "topology" | "sentinel"> & {
+export type RedisSentinelConfig = Omit<z.output<typeof redisSentinelSpecSchema>, "topology" | "sentinel" | "acl"> & {
   readonly topology: Omit<z.output<typeof topology>, "replicaPriority"> & { readonly replicaPriority: readonly number[] };
   readonly sentinel: Omit<z.output<typeof sentinel>, "quorum"> & { readonly quorum: number };
+  /** ACL mode; `users` is empty when it is off. */
+  readonly acl: { readonly enabled: boolean; readonly users: readonly AclUser[] };
 };
-/** A reference to where a secret lives. */
-export type SecretReference = z.output<typeof secretReference>;
+/** Where a set of secrets lives. */
+export type SecretStore = z.output<ReturnType<typeof secretStore>>;
+/** An application user of ACL mode. */
+export type AclUser = z.output<typeof aclUser>;

@@ -48,7 +48,7 @@ async function unplannedFailover(cluster: LocalCluster, runs = 5) {
 }
 
 async function plannedFailover(cluster: LocalCluster, addresses: string[], runs = 3) {
-  const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+  const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
   const password = cluster.password();
   const waits: number[] = [];
   let lost = 0;
@@ -74,7 +74,7 @@ async function plannedFailover(cluster: LocalCluster, addresses: string[], runs 
 async function main() {
   synthesis();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-cluster-"));
-  const cluster = await LocalCluster.up(parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } }), {
+  const cluster = await LocalCluster.up(parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } }), {
     dir,
     firstAddress: "127.0.20.11",
   });

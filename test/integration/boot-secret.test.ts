@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 test("Redis and Sentinel accept the password the boot script quoted", async () => {
-  const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+  const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
   const [node] = renderCluster(config, { addresses: ["127.0.3.11", "127.0.3.12", "127.0.3.13"] });
   const staged = stageNode(node, path.join(root, "stage"), path.join(root, "node-0"));
   const boot = runBootScript(staged, { REDIS_PASSWORD: password });

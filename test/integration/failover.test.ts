@@ -10,7 +10,7 @@ import { processesUnder } from "./leaks";
 // configs by the rendered boot script. Every process is stopped by its PID in afterAll, also when a test fails.
 jest.setTimeout(120_000);
 
-const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
 const downAfter = config.sentinel.downAfterMilliseconds;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

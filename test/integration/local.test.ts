@@ -9,7 +9,7 @@ import { processesUnder } from "./leaks";
 // How `LocalCluster.up` fails, on 127.0.4.11-13: fast, with the reason, and with nothing left running.
 jest.setTimeout(60_000);
 
-const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "local-test-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 

@@ -12,7 +12,7 @@ import { processesUnder } from "./leaks";
 // through REDIS_HA_PASSWORD_FILE as `redis-ha local` gives it.
 jest.setTimeout(120_000);
 
-const config = parseSpec({ auth: { password: { source: "file", path: "/etc/redis-ha/secret/password" } } });
+const config = parseSpec({ auth: { secrets: { source: "directory", path: "/etc/redis-ha/secret" } } });
 const addresses = localAddresses(3, "127.0.8.11");
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "prestop-test-"));
 const dir = path.join(root, "cluster");

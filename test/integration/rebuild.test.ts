@@ -9,7 +9,7 @@ import { processesUnder } from "./leaks";
 // asks the sentinels where the master is before it installs its configs.
 jest.setTimeout(180_000);
 
-const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let cluster: LocalCluster;
 let dir: string;

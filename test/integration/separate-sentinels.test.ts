@@ -11,7 +11,7 @@ import { processesUnder } from "./leaks";
 // Sentinels apart from Redis (seed 004): Redis on 127.0.10.11-13, the sentinels on 127.0.10.21-23.
 jest.setTimeout(120_000);
 
-const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
 const nodes = { addresses: localAddresses(3, "127.0.10.11"), sentinelAddresses: localAddresses(3, "127.0.10.21") };
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "separate-test-"));
 const dir = path.join(root, "cluster");

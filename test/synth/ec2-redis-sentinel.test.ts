@@ -8,6 +8,7 @@ import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Testing, TerraformStack } from "cdktf";
 import { Ec2RedisSentinel, type Ec2RedisSentinelProps } from "../../constructs/ec2-redis-sentinel";
+import { textOfBase64GzipExpression } from "../../src/render";
 
 const props: Ec2RedisSentinelProps = {
   region: "eu-west-1",
@@ -19,7 +20,7 @@ const props: Ec2RedisSentinelProps = {
   ],
   clientCidrs: ["10.20.100.0/24"],
   clientSecurityGroupIds: ["sg-0123456789abcdef0"],
-  parameterName: "/redis-sentinel/test/password",
+  parameterPath: "/redis-sentinel/test",
   spec: { topology: { masterName: "spoke-redis" } },
 };
 
@@ -45,13 +46,15 @@ test("instances: IMDSv2 only, encrypted root volume, no public address, no SSH k
   expect(text).toHaveResourceWithProperties(Instance, {
     metadata_options: { http_endpoint: "enabled", http_tokens: "required", http_put_response_hop_limit: 1 },
     root_block_device: { encrypted: true, volume_type: "gp3", volume_size: 8 },
-    lifecycle: { ignore_changes: ["ami", "user_data"] },
+    lifecycle: { ignore_changes: ["ami", "user_data_base64"] },
   });
-  const [parameter] = Object.keys(json.resource.aws_ssm_parameter);
+  const parameters = Object.keys(json.resource.aws_ssm_parameter);
   const [policy] = Object.keys(json.resource.aws_iam_role_policy);
   for (const instance of resources<Record<string, unknown>>("aws_instance")) {
-    // The first boot reads the password: the parameter and the permission must exist first.
-    expect(instance.depends_on).toEqual([`aws_ssm_parameter.${parameter}`, `aws_iam_role_policy.${policy}`]);
+    // The first boot reads the passwords: the parameters and the permission must exist first.
+    expect((instance.depends_on as string[]).sort()).toEqual(
+      [...parameters.map((p) => `aws_ssm_parameter.${p}`), `aws_iam_role_policy.${policy}`].sort(),
+    );
     expect(instance.key_name).toBeUndefined();
     expect(instance.associate_public_ip_address).toBeUndefined(); // the interface is in a private subnet, given
     expect(instance.primary_network_interface).toBeDefined();
@@ -67,19 +70,22 @@ test("each node has an encrypted data volume in its zone, attached as /dev/sdf",
   expect(text).toHaveResourceWithProperties(VolumeAttachment, { device_name: "/dev/sdf" });
 });
 
-test("the password is generated into an SSM SecureString; the role may read only that parameter", () => {
-  expect(text).toHaveResourceWithProperties(SsmParameter, {
-    name: "/redis-sentinel/test/password",
-    type: "SecureString",
-    lifecycle: { ignore_changes: ["value"] },
-  });
-  const [parameter] = Object.keys(json.resource.aws_ssm_parameter);
+test("each password is generated into an SSM SecureString; the role may read only those parameters", () => {
+  for (const key of ["app", "admin", "replication", "sentinel"]) {
+    expect(text).toHaveResourceWithProperties(SsmParameter, {
+      name: `/redis-sentinel/test/${key}-password`,
+      type: "SecureString",
+      lifecycle: { ignore_changes: ["value"] },
+    });
+  }
+  const parameters = Object.keys(json.resource.aws_ssm_parameter);
   const [document] = Object.values(json.data.aws_iam_policy_document).filter(
     (d: any) => d.statement[0].actions[0] === "ssm:GetParameter",
   ) as any[];
   expect(document.statement).toEqual([
-    { actions: ["ssm:GetParameter"], resources: [`\${aws_ssm_parameter.${parameter}.arn}`] },
+    { actions: ["ssm:GetParameter"], resources: expect.arrayContaining(parameters.map((p) => `\${aws_ssm_parameter.${p}.arn}`)) },
   ]);
+  expect(document.statement[0].resources).toHaveLength(4);
   expect(text).toHaveResourceWithProperties(IamRolePolicyAttachment, {
     policy_arn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
   });
@@ -117,19 +123,31 @@ test("allowFrom opens both ports to one more peer, and refuses the whole interne
 test("attributes for clients", () => {
   expect(cluster.sentinelEndpoints).toEqual(["10.20.1.10:26379", "10.20.2.10:26379", "10.20.3.77:26379"]);
   expect(cluster.masterName).toBe("spoke-redis");
-  expect(cluster.passwordParameterName).toBe("/redis-sentinel/test/password");
+  expect(cluster.passwordParameterNames).toEqual({
+    "app-password": "/redis-sentinel/test/app-password",
+    "admin-password": "/redis-sentinel/test/admin-password",
+    "replication-password": "/redis-sentinel/test/replication-password",
+    "sentinel-password": "/redis-sentinel/test/sentinel-password",
+  });
   expect(cluster.spokeRedisUrl).toBe(
     "redis://spoke-redis@10.20.1.10:26379,10.20.2.10:26379,10.20.3.77:26379/master/spoke-redis",
   );
 });
 
-test("no secret in the synthesized JSON: the parameter's value is a reference to the generated password", () => {
-  const value = Object.values(json.resource.aws_ssm_parameter as Record<string, { value: string }>)[0].value;
-  expect(value).toMatch(/^\$\{data\.aws_secretsmanager_random_password\.[\w-]+\.random_password\}$/);
-  expect(text.match(/random_password\}/g)).toHaveLength(1);
-  for (const instance of resources<{ user_data: string }>("aws_instance")) {
-    expect(instance.user_data).not.toMatch(/^\s*(requirepass|masterauth|sentinel auth-pass) /m);
-    expect(instance.user_data).toContain("--name /redis-sentinel/test/password --with-decryption");
+test("no secret in the synthesized JSON: each parameter's value is a reference to a generated password", () => {
+  const parameters = Object.values(json.resource.aws_ssm_parameter as Record<string, { name: string; value: string }>);
+  expect(parameters.map((p) => p.name).sort()).toEqual([
+    "/redis-sentinel/test/admin-password",
+    "/redis-sentinel/test/app-password",
+    "/redis-sentinel/test/replication-password",
+    "/redis-sentinel/test/sentinel-password",
+  ]);
+  for (const { value } of parameters) expect(value).toMatch(/^\$\{data\.aws_secretsmanager_random_password\.[\w-]+\.random_password\}$/);
+  expect(text.match(/random_password\}/g)).toHaveLength(4);
+  for (const instance of resources<{ user_data_base64: string }>("aws_instance")) {
+    const userData = textOfBase64GzipExpression(instance.user_data_base64)!;
+    expect(userData).not.toMatch(/^\s*(requirepass|masterauth|sentinel auth-pass|sentinel sentinel-pass) "/m);
+    expect(userData).toContain('--name "/redis-sentinel/test/$1" --with-decryption');
   }
 });
 

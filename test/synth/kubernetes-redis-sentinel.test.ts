@@ -7,11 +7,11 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { Testing, TerraformStack } from "cdktf";
 import { KubernetesRedisSentinel, type KubernetesRedisSentinelProps } from "../../constructs/kubernetes-redis-sentinel";
-import { renderPodFiles } from "../../src/render";
+import { renderPodFiles, terraformLiteral } from "../../src/render";
 
 const props: KubernetesRedisSentinelProps = {
   namespace: "spoke",
-  passwordSecret: { name: "redis-password" },
+  passwordSecret: "redis-passwords",
   spec: { topology: { masterName: "spoke-redis" }, redis: { memory: { maxmemory: "512mb" } } },
   clients: [{ podSelector: { app: "spoke" } }],
 };
@@ -49,12 +49,15 @@ test("pods are known by stable names through a headless Service that publishes t
 
 test("the ConfigMap holds the rendered files, byte for byte, from the renderer the VMs use", () => {
   expect(text).toHaveResourceWithProperties(ConfigMapV1, {
-    data: renderPodFiles(cluster.config, { addresses: cluster.podAddresses }),
+    data: Object.fromEntries(
+      Object.entries(renderPodFiles(cluster.config, { addresses: cluster.podAddresses })).map(([k, v]) => [k, terraformLiteral(v)]),
+    ),
   });
   const data = (Object.values(json.resource.kubernetes_config_map_v1)[0] as any).data;
   expect(data["sentinel-1.conf"]).toContain("sentinel resolve-hostnames yes");
   expect(data["redis-1.conf"]).toContain("replicaof redis-0.redis-headless.spoke.svc.cluster.local 6379");
-  const shellcheck = spawnSync("shellcheck", ["--shell=bash", "-"], { input: data["pod.sh"], encoding: "utf8" });
+  const podScript = renderPodFiles(cluster.config, { addresses: cluster.podAddresses })["pod.sh"];
+  const shellcheck = spawnSync("shellcheck", ["--shell=bash", "-"], { input: podScript, encoding: "utf8" });
   expect(shellcheck.stdout).toBe("");
   expect(shellcheck.status).toBe(0);
 });
@@ -130,11 +133,11 @@ test("network policies admit the cluster's own pods and each client, on the two 
   expect(() => c.allowFrom({})).toThrow("allowFrom = {}: names no pods");
 });
 
-test("the password comes from the existing Secret, mounted read-only; no secret in the synthesized JSON", () => {
+test("the passwords come from the existing Secret, mounted read-only; no secret in the synthesized JSON", () => {
   expect(pod.volume.find((v: any) => v.name === "secret").secret).toEqual({
-    secret_name: "redis-password",
+    secret_name: "redis-passwords",
     default_mode: "0400",
-    items: [{ key: "password", path: "password" }],
+    items: ["app-password", "admin-password", "replication-password", "sentinel-password"].map((key) => ({ key, path: key })),
   });
   expect(text).not.toMatch(/requirepass "|masterauth "/);
 });
@@ -158,11 +161,16 @@ test('sentinels: "separate" runs them in a StatefulSet of their own, which the c
   expect(Object.keys(j.resource.kubernetes_pod_disruption_budget_v1)).toHaveLength(2);
 });
 
-test("by default the Secret must exist; with generatePassword, Terraform generates the password when it applies", () => {
+test("by default the Secret must exist; with generatePasswords, Terraform generates each password when it applies", () => {
   expect(json.resource.kubernetes_secret_v1).toBeUndefined();
-  const { text: generated } = synth({ ...props, generatePassword: true });
+  const { text: generated } = synth({ ...props, generatePasswords: true });
   expect(generated).toHaveResourceWithProperties(SecretV1, {
-    data: { password: "${uuid()}-${uuid()}" },
+    data: {
+      "app-password": "${uuid()}-${uuid()}",
+      "admin-password": "${uuid()}-${uuid()}",
+      "replication-password": "${uuid()}-${uuid()}",
+      "sentinel-password": "${uuid()}-${uuid()}",
+    },
     lifecycle: { ignore_changes: ["data"] },
   });
   expect(generated).not.toMatch(/requirepass "|masterauth "/);

@@ -4,8 +4,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Testing, type TerraformStack } from "cdktf";
+import { gzipSync } from "node:zlib";
 import { parse } from "yaml";
-import { USER_DATA_LIMIT_BYTES } from "../../src";
+import { textOfBase64GzipExpression, USER_DATA_LIMIT_BYTES } from "../../src";
 import { buildApp } from "../../stacks/app";
 import { ENVIRONMENTS, type Environment } from "../../stacks/environments";
 import { RedisSentinelStack } from "../../stacks/redis-sentinel-stack";
@@ -26,7 +27,9 @@ test("one stack per environment", () => {
 
 describe.each(["dev", "staging", "prod"])("%s", (name) => {
   const json = synthesized(name);
-  const userData: string[] = Object.values(json.resource.aws_instance).map((i: any) => i.user_data);
+  const userData: string[] = Object.values(json.resource.aws_instance).map((i: any) =>
+    textOfBase64GzipExpression(i.user_data_base64)!,
+  );
 
   test("a typed, tagged AWS provider", () => {
     expect(Testing.synth(stack(name))).toHaveProviderWithProperties(AwsProvider, {
@@ -56,7 +59,14 @@ describe.each(["dev", "staging", "prod"])("%s", (name) => {
     expect(json.output).toMatchObject({
       sentinel_endpoints: { value: ["10.20.1.10:26379", "10.20.2.10:26379", "10.20.3.10:26379"] },
       sentinel_master_name: { value: master },
-      password_parameter: { value: `/redis-sentinel/${name}/password` },
+      password_parameters: {
+        value: {
+          "app-password": `/redis-sentinel/${name}/app-password`,
+          "admin-password": `/redis-sentinel/${name}/admin-password`,
+          "replication-password": `/redis-sentinel/${name}/replication-password`,
+          "sentinel-password": `/redis-sentinel/${name}/sentinel-password`,
+        },
+      },
       spoke_redis_url: {
         value: `redis://${master}@10.20.1.10:26379,10.20.2.10:26379,10.20.3.10:26379/master/${master}`,
       },
@@ -64,10 +74,10 @@ describe.each(["dev", "staging", "prod"])("%s", (name) => {
     expect(json.output.security_group_id.value).toMatch(/^\$\{aws_security_group\.[\w-]+\.id\}$/);
   });
 
-  test("every node's user data is valid cloud-config under 16 KB, with a boot script that passes shellcheck", () => {
+  test("every node's user data is valid cloud-config, under 16 KB gzipped, with a boot script that passes shellcheck", () => {
     expect(userData).toHaveLength(3);
     userData.forEach((text, i) => {
-      expect(Buffer.byteLength(text)).toBeLessThan(USER_DATA_LIMIT_BYTES);
+      expect(gzipSync(text).length).toBeLessThan(USER_DATA_LIMIT_BYTES);
       const file = path.join(tmp, `${name}-${i}.yaml`);
       fs.writeFileSync(file, text);
       const schema = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
@@ -88,7 +98,8 @@ test("the Kubernetes environment synthesizes with no cluster reachable, with the
   expect(k8s.output).toMatchObject({
     sentinel_service: { value: "redis-sentinel.spoke.svc.cluster.local:26379" },
     sentinel_master_name: { value: "spoke-redis" },
-    password_secret: { value: "redis-password" },
+    password_secret: { value: "redis-passwords" },
+    spoke_redis_url: { value: "redis://spoke-redis@redis-sentinel.spoke.svc.cluster.local:26379/master/spoke-redis" },
   });
   expect(Object.keys(k8s.resource).sort()).toEqual([
     "kubernetes_config_map_v1",
@@ -179,4 +190,24 @@ describe("the synth commands write cdk.tf.json for every stack", () => {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+test("Terraform evaluates no text of ours: every ${ and %{ in a stack is a reference of its own or escaped", () => {
+  // Terraform reads every string as a template. A shell script's ${HOME} left as it is would fail at plan.
+  const expressions = /^(\$\{)(data|aws_|kubernetes_|var\.|local\.|uuid\(\)|base64gzip\(")/;
+  for (const id of ["redis-sentinel-dev", "redis-sentinel-staging", "redis-sentinel-prod", "redis-sentinel-k8s-dev"]) {
+    const text = JSON.stringify(JSON.parse(Testing.synth(app.node.findChild(id) as TerraformStack)));
+    const strings: string[] = [];
+    JSON.parse(text, (_key, value) => {
+      if (typeof value === "string") strings.push(value);
+      return value;
+    });
+    for (const value of strings) {
+      const inner = textOfBase64GzipExpression(value);
+      const template = inner === undefined ? value : "";
+      for (const match of template.matchAll(/(?<!\$)\$\{|(?<!%)%\{/g)) {
+        expect(template.slice(match.index!, match.index! + 40)).toMatch(expressions);
+      }
+    }
+  }
 });

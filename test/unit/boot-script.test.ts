@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -6,19 +7,29 @@ import { runBootScript, stageNode } from "../../src/local/boot";
 import { NODE_FILES, renderBootScript, renderCluster, renderPreStopScript, renderProbeScript } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
-const envSpec = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+// Password mode (ACL off): one password, REDIS_HA_PASSWORD. ACL mode has tests of its own below.
+const envSpec = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } }, acl: { enabled: false } });
+const aclSpec = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
+const tlsSpec = parseSpec({
+  auth: { secrets: { source: "env", prefix: "REDIS_HA_" } },
+  tls: { enabled: true, certificates: { source: "ssm-parameters", path: "/redis-sentinel/dev/tls", region: "eu-west-1" } },
+});
 // Loopback addresses where nothing listens: the script's question to the sentinels gets no answer.
 const addresses = ["127.0.9.11", "127.0.9.12", "127.0.9.13"];
 
 describe("shellcheck", () => {
   test.each([
-    ["an environment variable", envSpec],
-    ["a file", parseSpec({ auth: { password: { source: "file", path: "/run/secrets/redis-password" } } })],
+    ["environment variables, ACL off", envSpec],
+    ["environment variables, ACL on", aclSpec],
+    ["a directory", parseSpec({ auth: { secrets: { source: "directory", path: "/run/secrets/redis-ha" } } })],
     [
-      "an SSM parameter",
-      parseSpec({ auth: { password: { source: "ssm-parameter", name: "/redis-sentinel/dev/password", region: "eu-west-1" } } }),
+      "SSM parameters, with TLS",
+      parseSpec({
+        auth: { secrets: { source: "ssm-parameters", path: "/redis-sentinel/dev", region: "eu-west-1" } },
+        tls: tlsSpec.tls,
+      }),
     ],
-  ])("passes on the boot script that reads the password from %s, on the rendered master and on a replica", (_, config) => {
+  ])("passes on the boot script that reads the passwords from %s, on the rendered master and on a replica", (_, config) => {
     for (const index of [0, 1]) {
       const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
         input: renderBootScript(config, { addresses }, index),
@@ -31,10 +42,11 @@ describe("shellcheck", () => {
   });
 
   test.each([
-    ["preStop", renderPreStopScript],
-    ["probe", renderProbeScript],
-  ])("passes on the %s script", (_, render) => {
-    const config = parseSpec({ auth: { password: { source: "file", path: "/etc/redis-ha/secret/password" } } });
+    ["preStop", renderPreStopScript, envSpec],
+    ["probe", renderProbeScript, envSpec],
+    ["preStop (ACL, TLS)", renderPreStopScript, tlsSpec],
+    ["probe (ACL, TLS)", renderProbeScript, tlsSpec],
+  ])("passes on the %s script", (_, render, config) => {
     const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
       input: render(config, { addresses }, 0),
       encoding: "utf8",
@@ -72,7 +84,7 @@ describe("boot script, run by bash", () => {
   const tricky = 'pa ss\\w"rd$x`y';
 
   test("writes both secret files, mode 0600, with the password quoted for Redis", () => {
-    const { home, run } = boot({ REDIS_PASSWORD: tricky });
+    const { home, run } = boot({ REDIS_HA_PASSWORD: tricky });
     const result = run();
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
@@ -91,50 +103,95 @@ describe("boot script, run by bash", () => {
   });
 
   test("installs the rendered configs on first boot and keeps rewritten ones later", () => {
-    const { home, node, run } = boot({ REDIS_PASSWORD: "first" });
+    const { home, node, run } = boot({ REDIS_HA_PASSWORD: "first" });
     expect(run().status).toBe(0);
     expect(fs.readFileSync(path.join(home, NODE_FILES.redisConf), "utf8")).toBe(node.redisConf);
     const rewritten = node.redisConf + "replicaof 127.0.9.12 6379\n";
     fs.writeFileSync(path.join(home, NODE_FILES.redisConf), rewritten);
-    expect(run({ REDIS_PASSWORD: "second" }).status).toBe(0);
+    expect(run({ REDIS_HA_PASSWORD: "second" }).status).toBe(0);
     expect(fs.readFileSync(path.join(home, NODE_FILES.redisConf), "utf8")).toBe(rewritten);
     expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toContain('requirepass "second"');
   });
 
-  test("reads the password from a file when auth.password points to one", () => {
+  test("reads the password from a directory when auth.secrets points to one", () => {
     const secretDir = tempDir("boot-secret-");
-    const secret = path.join(secretDir, "pw");
-    fs.writeFileSync(secret, "from-a-file\n", { mode: 0o600 });
-    const { home, run } = boot({}, parseSpec({ auth: { password: { source: "file", path: secret } } }));
+    fs.writeFileSync(path.join(secretDir, "password"), "from-a-file\n", { mode: 0o600 });
+    const { home, run } = boot({}, parseSpec({ auth: { secrets: { source: "directory", path: secretDir } }, acl: { enabled: false } }));
     expect(run().status).toBe(0);
     expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toBe(
       'requirepass "from-a-file"\nmasterauth "from-a-file"\n',
     );
   });
 
-  test("REDIS_HA_PASSWORD_FILE, as redis-ha local sets it, wins over auth.password", () => {
-    const secret = path.join(tempDir("boot-secret-"), "pw");
-    fs.writeFileSync(secret, "from-the-override", { mode: 0o600 });
-    const { home, run } = boot({ REDIS_PASSWORD: "from-auth-password" });
-    expect(run({ REDIS_HA_PASSWORD_FILE: secret }).status).toBe(0);
+  test("REDIS_HA_SECRETS_DIR, as redis-ha local sets it, wins over auth.secrets", () => {
+    const secretDir = tempDir("boot-secret-");
+    fs.writeFileSync(path.join(secretDir, "password"), "from-the-override", { mode: 0o600 });
+    const { home, run } = boot({ REDIS_HA_PASSWORD: "from-auth-secrets" });
+    expect(run({ REDIS_HA_SECRETS_DIR: secretDir }).status).toBe(0);
     expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toContain('requirepass "from-the-override"');
   });
 
+  test("ACL mode: ACL files with password hashes only, default user off, and the users' credentials included", () => {
+    const passwords = { REDIS_HA_APP_PASSWORD: "app pw", REDIS_HA_ADMIN_PASSWORD: "admin-pw", REDIS_HA_REPLICATION_PASSWORD: 'rep"pw', REDIS_HA_SENTINEL_PASSWORD: "sen-pw" };
+    const { home, run } = boot(passwords, aclSpec);
+    const result = run();
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+    const users = fs.readFileSync(path.join(home, NODE_FILES.redisAcl), "utf8").split("\n");
+    expect(users).toEqual([
+      "user default off",
+      `user admin on #${sha("admin-pw")} ~* &* +@all`,
+      `user replication on #${sha('rep"pw')} resetchannels -@all +psync +replconf +ping`,
+      expect.stringMatching(new RegExp(`^user sentinel on #${sha("sen-pw")} resetchannels &__sentinel__:hello -@all .*\\+slaveof`)),
+      `user app on #${sha("app pw")} ~* &* +@all -@admin -@dangerous +info`,
+      "",
+    ]);
+    const sentinelUsers = fs.readFileSync(path.join(home, NODE_FILES.sentinelAcl), "utf8");
+    expect(sentinelUsers).toMatch(new RegExp(`^user default off\nuser sentinel on #${sha("sen-pw")} allchannels \\+@all\nuser app on #${sha("app pw")} resetchannels &\\* -@all `));
+    expect(sentinelUsers).not.toMatch(/sentinel\|failover/);
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toBe(
+      `aclfile "${home}/${NODE_FILES.redisAcl}"\nmasteruser replication\nmasterauth "rep\\"pw"\n`,
+    );
+    expect(fs.readFileSync(path.join(home, NODE_FILES.sentinelAuth), "utf8")).toBe(
+      `aclfile "${home}/${NODE_FILES.sentinelAcl}"\nsentinel auth-user mymaster sentinel\nsentinel auth-pass mymaster "sen-pw"\n` +
+        'sentinel sentinel-user sentinel\nsentinel sentinel-pass "sen-pw"\n',
+    );
+    for (const f of [NODE_FILES.redisAcl, NODE_FILES.sentinelAcl]) expect(mode(path.join(home, f))).toBe("600");
+    const everything = [NODE_FILES.redisAcl, NODE_FILES.sentinelAcl].map((f) => fs.readFileSync(path.join(home, f), "utf8")).join("");
+    for (const password of ["app pw", "admin-pw", "sen-pw"]) expect(everything).not.toContain(password);
+  });
+
+  test("a later boot removes the credentials CONFIG REWRITE copied into the live configs, so the included ones win", () => {
+    const { home, run } = boot({ REDIS_HA_PASSWORD: "old" });
+    expect(run().status).toBe(0);
+    const live = path.join(home, NODE_FILES.redisConf);
+    fs.appendFileSync(live, '# Generated by CONFIG REWRITE\nrequirepass "old"\nmasterauth "old"\nmaxmemory 1gb\n');
+    const sentinelLive = path.join(home, NODE_FILES.sentinelConf);
+    fs.appendFileSync(sentinelLive, '# Generated by CONFIG REWRITE\nsentinel auth-pass mymaster "old"\nsentinel myid abc\n');
+    expect(run({ REDIS_HA_PASSWORD: "new" }).status).toBe(0);
+    expect(fs.readFileSync(live, "utf8")).not.toMatch(/^(requirepass|masterauth) /m);
+    expect(fs.readFileSync(live, "utf8")).toContain("maxmemory 1gb");
+    expect(fs.readFileSync(sentinelLive, "utf8")).not.toMatch(/^sentinel auth-pass /m);
+    expect(fs.readFileSync(sentinelLive, "utf8")).toContain("sentinel myid abc");
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisAuth), "utf8")).toContain('requirepass "new"');
+  });
+
   test("with no sentinel answering, the rendered topology stands and the configs are installed unchanged", () => {
-    const { home, node, run } = boot({ REDIS_PASSWORD: "x" });
+    const { home, node, run } = boot({ REDIS_HA_PASSWORD: "x" });
     const result = run();
     expect(result.stdout).toBe("redis-ha-boot: no sentinel answered; the rendered topology stands (master 127.0.9.11)\n");
     expect(fs.readFileSync(path.join(home, NODE_FILES.sentinelConf), "utf8")).toBe(node.sentinelConf);
   });
 
   test.each([
-    ["the variable is unset", {}, "redis-ha-boot: the environment variable REDIS_PASSWORD is empty or unset (auth.password)\n"],
+    ["the variable is unset", {}, "redis-ha-boot: the environment variable REDIS_HA_PASSWORD is empty or unset (auth.secrets)\n"],
     [
       "the password holds a newline",
-      { REDIS_PASSWORD: "a\nb" },
-      "redis-ha-boot: the password holds a control character (a newline?): a Redis config file cannot carry it\n",
+      { REDIS_HA_PASSWORD: "a\nb" },
+      "redis-ha-boot: the secret password holds a control character (a newline?): a Redis config file cannot carry it\n",
     ],
-    ["the start mode is unknown", { REDIS_PASSWORD: "x", REDIS_HA_START: "upstart" }, "redis-ha-boot: REDIS_HA_START must be systemd or none, not upstart\n"],
+    ["the start mode is unknown", { REDIS_HA_PASSWORD: "x", REDIS_HA_START: "upstart" }, "redis-ha-boot: REDIS_HA_START must be systemd or none, not upstart\n"],
   ])("fails with a clear message when %s, writing no secret file", (_, env, message) => {
     const { home, run } = boot({});
     const result = run(env);
@@ -144,7 +201,7 @@ describe("boot script, run by bash", () => {
   });
 
   test("REDIS_HA_PROCESSES=sentinel installs only sentinel.conf, for a sentinel in a pod of its own", () => {
-    const { home, run } = boot({ REDIS_PASSWORD: "x", REDIS_HA_PROCESSES: "sentinel" });
+    const { home, run } = boot({ REDIS_HA_PASSWORD: "x", REDIS_HA_PROCESSES: "sentinel" });
     expect(run().status).toBe(0);
     expect(fs.existsSync(path.join(home, NODE_FILES.sentinelConf))).toBe(true);
     expect(fs.existsSync(path.join(home, NODE_FILES.redisConf))).toBe(false);
@@ -154,7 +211,7 @@ describe("boot script, run by bash", () => {
   });
 
   test("fails when the rendered configs were not placed", () => {
-    const { stage, run } = boot({ REDIS_PASSWORD: "x" });
+    const { stage, run } = boot({ REDIS_HA_PASSWORD: "x" });
     fs.rmSync(path.join(stage, NODE_FILES.sentinelConf));
     const result = run();
     expect(result.status).toBe(1);

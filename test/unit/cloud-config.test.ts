@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -6,7 +7,7 @@ import { parse } from "yaml";
 import { renderCloudConfig, renderCluster, USER_DATA_LIMIT_BYTES } from "../../src/render";
 import { parseSpec, type RedisSentinelSpec } from "../../src/spec";
 
-const ssm = { password: { source: "ssm-parameter", name: "/redis-sentinel/dev/password", region: "eu-west-1" } } as const;
+const ssm = { secrets: { source: "ssm-parameters", path: "/redis-sentinel/dev", region: "eu-west-1" } } as const;
 const addresses = ["10.0.1.10", "10.0.2.10", "10.0.3.10"];
 const spec = (extra: Partial<RedisSentinelSpec> = {}) => parseSpec({ auth: ssm, ...extra });
 
@@ -62,27 +63,30 @@ describe("what the user data places", () => {
 
   test("installs the distribution's packages, awscli only to read an SSM parameter", () => {
     expect(doc.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools", "awscli", "amazon-ec2-utils"]);
-    const local = parse(renderCloudConfig(parseSpec({ auth: { password: { source: "env", name: "P" } } }), { addresses }, 0));
+    const local = parse(renderCloudConfig(parseSpec({ auth: { secrets: { source: "env", prefix: "P_" } } }), { addresses }, 0));
     expect(local.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools"]);
     expect(local.runcmd[2]).toBe("/usr/local/sbin/redis-ha-boot");
   });
 
-  test("fetches the password at boot, and holds none", () => {
+  test("fetches the passwords at boot, and holds none", () => {
     expect(node.bootScript).toContain(
-      'password="$(aws ssm get-parameter --region eu-west-1 --name /redis-sentinel/dev/password --with-decryption --query Parameter.Value --output text)"',
+      'value="$(aws ssm get-parameter --region eu-west-1 --name "/redis-sentinel/dev/$1" --with-decryption --query Parameter.Value --output text)"',
     );
-    expect(text).not.toMatch(/^\s*(requirepass|masterauth|sentinel auth-pass) /m);
+    expect(text).not.toMatch(/^\s*(requirepass|masterauth|sentinel auth-pass|sentinel sentinel-pass) "/m);
   });
 });
 
-test.each([3, 5, 9])("the user data of a %i-node cluster with both scripts fits EC2's 16 KB", (nodeCount) => {
+test.each([3, 5, 9])("the user data of a %i-node cluster with both scripts, ACL and TLS fits EC2's 16 KB gzipped", (nodeCount) => {
   const big = spec({
     topology: { nodeCount, masterName: "a-rather-long-master-name-for-spoke-redis" },
     sentinel: { notificationScript: "/etc/redis-ha/notify.sh", clientReconfigScript: "/etc/redis-ha/reconfig.sh" },
+    acl: { users: [{ name: "spoke" }, { name: "reports", rules: "~* -@all +@read" }] },
+    tls: { enabled: true, certificates: { source: "ssm-parameters", path: "/redis-sentinel/dev/tls", region: "eu-west-1" } },
   });
   const many = Array.from({ length: nodeCount }, (_, i) => `10.100.${i}.200`);
   for (let i = 0; i < nodeCount; i++) {
-    const bytes = Buffer.byteLength(renderCloudConfig(big, { addresses: many }, i, { dataDevice: "/dev/sdf" }));
+    // The construct has Terraform gzip the user data (base64GzipExpression); cloud-init reads it gzipped.
+    const bytes = gzipSync(renderCloudConfig(big, { addresses: many }, i, { dataDevice: "/dev/sdf" })).length;
     expect(bytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
   }
 });

@@ -8,7 +8,7 @@ import {
 } from "../../src/render";
 import { parseSpec, type RedisSentinelSpec } from "../../src/spec";
 
-const auth = { password: { source: "env", name: "REDIS_PASSWORD" } } as const;
+const auth = { secrets: { source: "env", prefix: "REDIS_HA_" } } as const;
 const addresses = ["10.0.1.10", "10.0.2.10", "10.0.3.10"];
 const config = (spec: Partial<RedisSentinelSpec> = {}) => parseSpec({ auth, ...spec });
 
@@ -172,28 +172,32 @@ describe("sentinel.conf", () => {
 
 describe("no secret in rendered text", () => {
   test.each([
-    ["an environment variable", { source: "env", name: "REDIS_PASSWORD" }],
-    ["a file", { source: "file", path: "/run/secrets/redis-password" }],
-  ] as const)("with the password in %s, no rendered file sets a password", (_, password) => {
-    for (const node of renderCluster(parseSpec({ auth: { password } }), { addresses })) {
+    ["environment variables, ACL on", { auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } }],
+    ["a directory, ACL off", { auth: { secrets: { source: "directory", path: "/run/secrets/redis" } }, acl: { enabled: false } }],
+  ] as const)("with the passwords in %s, no rendered file sets a password or a user", (_, spec) => {
+    for (const node of renderCluster(parseSpec(spec), { addresses })) {
       for (const text of [node.redisConf, node.sentinelConf]) {
-        expect(directives(text).filter((l) => /^(requirepass|masterauth|sentinel auth-pass|user )/.test(l))).toEqual([]);
+        expect(
+          directives(text).filter((l) => /^(requirepass|masterauth|masteruser|aclfile|user |sentinel (auth-pass|sentinel-pass))/.test(l)),
+        ).toEqual([]);
       }
     }
   });
 });
 
 describe("boot script", () => {
-  test("reads the password from where auth.password points", () => {
-    const env = parseSpec({ auth: { password: { source: "env", name: "SPOKE_REDIS_PASSWORD" } } });
-    expect(renderBootScript(env, { addresses }, 0)).toContain('password="${SPOKE_REDIS_PASSWORD:-}"');
-    const file = parseSpec({ auth: { password: { source: "file", path: "/run/secrets/pw" } } });
-    expect(renderBootScript(file, { addresses }, 0)).toContain('password="$(cat -- /run/secrets/pw)"');
+  test("reads each password from where auth.secrets points", () => {
+    const env = parseSpec({ auth: { secrets: { source: "env", prefix: "SPOKE_" } } });
+    expect(renderBootScript(env, { addresses }, 0)).toContain(`variable="SPOKE_$(printf '%s' "$1" | tr 'a-z.-' 'A-Z__')"`);
+    expect(renderBootScript(env, { addresses }, 0)).toContain('user_password_0="$(secret app-password)"');
+    const dir = parseSpec({ auth: { secrets: { source: "directory", path: "/run/secrets/pw" } } });
+    expect(renderBootScript(dir, { addresses }, 0)).toContain('value="$(cat -- "/run/secrets/pw/$1")"');
   });
 
-  test("writes sentinel auth-pass for the configured master name", () => {
+  test("writes sentinel auth-user and auth-pass for the configured master name", () => {
     const script = renderBootScript(config({ topology: { masterName: "spoke-redis" } }), { addresses }, 1);
-    expect(script).toContain(`'requirepass %s\\nsentinel auth-pass %s %s\\n' "$quoted" spoke-redis "$quoted"`);
+    expect(script).toContain('echo "sentinel auth-user spoke-redis sentinel"');
+    expect(script).toContain('echo "sentinel auth-pass spoke-redis $(quote "$sentinel_password")"');
   });
 });
 

@@ -1,6 +1,6 @@
-import { parseSpec, SpecError, type SpecProblem } from "../../src/spec";
+import { parseSpec, secretKeys, SpecError, type SpecProblem } from "../../src/spec";
 
-const auth = { password: { source: "env", name: "REDIS_PASSWORD" } } as const;
+const auth = { secrets: { source: "env", prefix: "REDIS_HA_" } } as const;
 
 function problemsOf(input: unknown): readonly SpecProblem[] {
   try {
@@ -54,7 +54,22 @@ describe("parseSpec defaults", () => {
     expect(config.redis.memory).toEqual({ maxmemory: "2gb", policy: "allkeys-lru" });
     expect(config.redis.clients).toEqual({ maxclients: 10000, timeout: 300, tcpKeepalive: 300 });
     expect(config.redis.loglevel).toBe("notice");
-    expect(config.auth).toEqual({ password: { source: "env", name: "REDIS_PASSWORD" } });
+    expect(config.auth).toEqual({ secrets: { source: "env", prefix: "REDIS_HA_" } });
+    expect(config.acl).toEqual({ enabled: true, users: [{ name: "app", rules: "~* &* +@all -@admin -@dangerous +info" }] });
+    expect(config.tls).toEqual({ enabled: false, authClients: "optional" });
+  });
+
+  test("ACL mode names one password per user; password mode names one", () => {
+    expect(secretKeys(parseSpec({ auth }))).toEqual(["app-password", "admin-password", "replication-password", "sentinel-password"]);
+    expect(secretKeys(parseSpec({ auth, acl: { users: [{ name: "spoke" }, { name: "reports", rules: "~* -@all +@read" }] } }))).toEqual([
+      "spoke-password",
+      "reports-password",
+      "admin-password",
+      "replication-password",
+      "sentinel-password",
+    ]);
+    expect(secretKeys(parseSpec({ auth, acl: { enabled: false } }))).toEqual(["password"]);
+    expect(parseSpec({ auth, acl: { enabled: false } }).acl.users).toEqual([]);
   });
 
   test.each([
@@ -70,12 +85,12 @@ describe("parseSpec defaults", () => {
       topology: { nodeCount: 5, initialMaster: 2, masterName: "spoke-redis", replicaPriority: [10, 20, 30, 0, 100] },
       sentinel: { quorum: 4, downAfterMilliseconds: 3000, failoverTimeout: 9000, parallelSyncs: 2 },
       redis: { memory: { maxmemory: "512mb", policy: "volatile-lru" }, persistence: { save: [] } },
-      auth: { password: { source: "file", path: "/run/secrets/redis" } },
+      auth: { secrets: { source: "directory", path: "/run/secrets/redis" } },
     });
     expect(config.topology.replicaPriority).toEqual([10, 20, 30, 0, 100]);
     expect(config.sentinel.quorum).toBe(4);
     expect(config.redis.persistence.save).toEqual([]);
-    expect(config.auth.password).toEqual({ source: "file", path: "/run/secrets/redis" });
+    expect(config.auth.secrets).toEqual({ source: "directory", path: "/run/secrets/redis" });
   });
 });
 
@@ -84,7 +99,13 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
     [
       "no password reference",
       {},
-      [{ path: "auth", value: "(missing)", message: 'a password is required: add auth: { password: { source: "env", name: "REDIS_PASSWORD" } }' }],
+      [
+        {
+          path: "auth",
+          value: "(missing)",
+          message: 'says where the passwords live, and is required: add auth: { secrets: { source: "env", prefix: "REDIS_HA_" } }',
+        },
+      ],
     ],
     [
       "an even node count",
@@ -302,17 +323,21 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
       ],
     ],
     [
-      "an SSM parameter reference with a relative name and no real region",
-      { auth: { password: { source: "ssm-parameter", name: "redis/password", region: "Ireland" } } },
+      "an SSM parameter store with a relative path and no real region",
+      { auth: { secrets: { source: "ssm-parameters", path: "redis/prod", region: "Ireland" } } },
       [
-        { path: "auth.password.name", value: "(hidden)", message: "an SSM parameter path such as /redis-sentinel/prod/password" },
-        { path: "auth.password.region", value: "(hidden)", message: "an AWS region such as eu-west-1" },
+        {
+          path: "auth.secrets.path",
+          value: "(hidden)",
+          message: "auth.secrets.path must be an SSM parameter path without a trailing slash, such as /redis-sentinel/prod",
+        },
+        { path: "auth.secrets.region", value: "(hidden)", message: "an AWS region such as eu-west-1" },
       ],
     ],
     [
-      "a secret reference with a bad variable name",
-      { auth: { password: { source: "env", name: "REDIS-PASSWORD" } } },
-      [{ path: "auth.password.name", value: "(hidden)", message: "an environment variable name such as REDIS_PASSWORD" }],
+      "a secret store with a bad variable prefix",
+      { auth: { secrets: { source: "env", prefix: "redis-" } } },
+      [{ path: "auth.secrets.prefix", value: "(hidden)", message: "an environment variable prefix in capitals, such as REDIS_HA_" }],
     ],
   ])("%s", (_title, input, expected) => {
     expect(problemsOf(input)).toEqual(expected);
@@ -321,13 +346,13 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
   test("a literal password is refused and never echoed", () => {
     let message = "";
     try {
-      parseSpec({ auth: { password: "hunter2-literal" } });
+      parseSpec({ auth: { secrets: "hunter2-literal" } });
     } catch (e) {
       message = (e as Error).message;
     }
     expect(message).toBe(
       "Invalid Redis Sentinel spec (1 problem):\n" +
-        '  - auth.password = (hidden): a literal password is not accepted: the spec holds a reference to where the secret lives. Use { source: "env", name: "REDIS_PASSWORD" }, { source: "file", path: "/run/secrets/redis-password" } or { source: "ssm-parameter", name: "/redis-sentinel/prod/password", region: "eu-west-1" }',
+        '  - auth.secrets = (hidden): a literal secret is not accepted: the spec says where secrets live. Use { source: "env", prefix: "REDIS_HA_" }, { source: "directory", path: "/run/secrets/redis-ha" } or { source: "ssm-parameters", path: "/redis-sentinel/prod", region: "eu-west-1" }',
     );
     expect(message).not.toContain("hunter2-literal");
   });

@@ -17,7 +17,7 @@ function verify(name: string, text: string) {
 }
 
 describe("systemd-analyze verify", () => {
-  const units = renderSystemdUnits(parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } }));
+  const units = renderSystemdUnits(parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } }));
 
   test.each([
     [UNIT_NAMES.redis, units.redis],

@@ -2,12 +2,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { clusterFromUserData, userDataOfStack } from "../../src/local";
-import { renderCloudConfig, renderCluster } from "../../src/render";
+import { base64GzipExpression, renderCloudConfig, renderCluster } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
 const config = parseSpec({
   topology: { masterName: "spoke-redis" },
-  auth: { password: { source: "ssm-parameter", name: "/redis-sentinel/dev/password", region: "eu-west-1" } },
+  auth: { secrets: { source: "ssm-parameters", path: "/redis-sentinel/dev", region: "eu-west-1" } },
 });
 // 10.0.1.1 is a prefix of 10.0.1.10 and 10.0.1.100: only whole addresses may be replaced.
 const deployed = ["10.0.1.10", "10.0.1.1", "10.0.1.100"];
@@ -39,7 +39,7 @@ describe("userDataOfStack", () => {
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
 
   test("reads every node's user data from a synthesized stack, in node order", () => {
-    const instance = (i: number) => ({ "//": { metadata: { path: `s/redis/node-${i}` } }, user_data: userData[i] });
+    const instance = (i: number) => ({ "//": { metadata: { path: `s/redis/node-${i}` } }, user_data_base64: base64GzipExpression(userData[i]) });
     fs.mkdirSync(path.join(outdir, "stacks", "s"), { recursive: true });
     fs.writeFileSync(
       path.join(outdir, "stacks", "s", "cdk.tf.json"),
