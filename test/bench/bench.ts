@@ -49,7 +49,7 @@ async function unplannedFailover(cluster: LocalCluster, runs = 5) {
 
 async function plannedFailover(cluster: LocalCluster, addresses: string[], runs = 3) {
   const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
-  const password = cluster.password();
+  const password = cluster.credentials("app");
   const waits: number[] = [];
   let lost = 0;
   for (let run = 0; run < runs; run++) {
@@ -59,7 +59,7 @@ async function plannedFailover(cluster: LocalCluster, addresses: string[], runs 
     fs.writeFileSync(script, renderPreStopScript(config, { addresses }, index));
     const writer = startWriter(cluster, `p${run}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const child = spawn("bash", [script], { env: { PATH: process.env.PATH, REDIS_HA_PASSWORD_FILE: path.join(cluster.dir, "password") } });
+    const child = spawn("bash", [script], { env: { PATH: process.env.PATH, REDIS_HA_SECRETS_DIR: path.join(cluster.dir, "secrets") } });
     await new Promise((resolve) => child.on("close", resolve));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const { acknowledged, longestWaitMs } = await writer.stop();

@@ -21,11 +21,24 @@ afterAll(async () => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-test("Redis and Sentinel accept the password the boot script quoted", async () => {
-  const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
-  const [node] = renderCluster(config, { addresses: ["127.0.3.11", "127.0.3.12", "127.0.3.13"] });
-  const staged = stageNode(node, path.join(root, "stage"), path.join(root, "node-0"));
-  const boot = runBootScript(staged, { REDIS_PASSWORD: password });
+test.each([
+  ["password mode", false, "127.0.3.11"],
+  ["ACL mode", true, "127.0.3.21"],
+] as const)("%s: Redis and Sentinel accept the passwords the boot script quoted", async (_, acl, address) => {
+  const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } }, acl: { enabled: acl } });
+  const addresses = [address, address.replace(/\.(\d+)$/, (_m, d) => `.${Number(d) + 1}`), address.replace(/\.(\d+)$/, (_m, d) => `.${Number(d) + 2}`)];
+  const [node] = renderCluster(config, { addresses });
+  const staged = stageNode(node, path.join(root, `stage-${address}`), path.join(root, `node-${address}`));
+  // Every user gets a password of its own, each full of characters that need quoting.
+  const env: Record<string, string> = acl
+    ? {
+        REDIS_HA_APP_PASSWORD: `app ${password}`,
+        REDIS_HA_ADMIN_PASSWORD: `admin ${password}`,
+        REDIS_HA_REPLICATION_PASSWORD: `replication ${password}`,
+        REDIS_HA_SENTINEL_PASSWORD: `sentinel ${password}`,
+      }
+    : { REDIS_HA_PASSWORD: password };
+  const boot = runBootScript(staged, env);
   const { home } = staged;
   expect(boot.stderr).toBe("");
   expect(boot.status).toBe(0);
@@ -33,21 +46,23 @@ test("Redis and Sentinel accept the password the boot script quoted", async () =
   pids.push(startProcess("redis-server", [NODE_FILES.redisConf], home, path.join(home, "redis.log")));
   pids.push(startProcess("redis-sentinel", [NODE_FILES.sentinelConf], home, path.join(home, "sentinel.log")));
 
+  const app = acl ? { username: "app", password: `app ${password}` } : { password };
   for (const port of [config.redis.port, config.sentinel.port]) {
     let pong: unknown;
     for (let attempt = 0; attempt < 50 && pong !== "PONG"; attempt++) {
-      pong = await withClient("127.0.3.11", port, password, (c) => c.ping()).catch(
+      pong = await withClient(address, port, app, (c) => c.ping()).catch(
         () => new Promise((resolve) => setTimeout(resolve, 100)),
       );
     }
     expect(pong).toBe("PONG");
-    await expect(withClient("127.0.3.11", port, password.slice(0, -1), (c) => c.ping())).rejects.toThrow();
+    await expect(withClient(address, port, { ...app, password: app.password.slice(0, -1) }, (c) => c.ping())).rejects.toThrow();
   }
-  // The sentinel authenticates to its master with `sentinel auth-pass` from the same file: its pings get PONG
-  // (Sentinel does not count a NOAUTH reply as an answer).
+  // The sentinel authenticates to its master (auth-pass, as the sentinel user in ACL mode) from the included file:
+  // its pings get PONG (Sentinel does not count a NOAUTH or NOPERM reply as an answer).
+  const sentinel = acl ? { username: "sentinel", password: `sentinel ${password}` } : { password };
   let view: Record<string, string> = {};
   for (let attempt = 0; attempt < 50; attempt++) {
-    view = fieldsOf(await withClient("127.0.3.11", config.sentinel.port, password, (c) => c.call("SENTINEL", "MASTER", "mymaster")));
+    view = fieldsOf(await withClient(address, config.sentinel.port, sentinel, (c) => c.call("SENTINEL", "MASTER", "mymaster")));
     if (view.flags === "master" && Number(view["last-ok-ping-reply"]) < 1100) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -30,10 +30,14 @@ test("up boots a healthy cluster and prints how to connect, without the password
   expect(up.stdout).toContain(
     'SPOKE_REDIS_URL="redis://mymaster@127.0.2.11:26379,127.0.2.12:26379,127.0.2.13:26379/master/mymaster"',
   );
-  expect(up.stdout).toContain(`export REDISCLI_AUTH="$(cat ${dir}/password)"`);
-  const password = fs.readFileSync(path.join(dir, "password"), "utf8");
-  expect(password.length).toBeGreaterThanOrEqual(24);
-  expect(up.stdout).not.toContain(password);
+  expect(up.stdout).toContain(
+    `REDISCLI_AUTH="$(cat ${dir}/secrets/admin-password)" redis-cli --user admin -h 127.0.2.11 -p 6379 INFO replication`,
+  );
+  for (const key of ["app-password", "admin-password", "replication-password", "sentinel-password"]) {
+    const password = fs.readFileSync(path.join(dir, "secrets", key), "utf8");
+    expect(password.length).toBeGreaterThanOrEqual(24);
+    expect(up.stdout).not.toContain(password);
+  }
   expect(LocalCluster.open(dir).runningPids()).toHaveLength(6);
 });
 

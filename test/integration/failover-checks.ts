@@ -16,7 +16,7 @@ export interface FailoverResult {
 
 const redisOf = (cluster: LocalCluster, address: string) => {
   const port = cluster.nodes.find((n) => n.address === address)!.redisPort;
-  return <T>(fn: Parameters<typeof withClient<T>>[3]) => withClient(address, port, cluster.password(), fn);
+  return <T>(fn: Parameters<typeof withClient<T>>[3]) => withClient(address, port, cluster.credentials("app"), fn);
 };
 
 /**
@@ -38,7 +38,7 @@ export async function killMaster(cluster: LocalCluster, masterIndex: number, cou
   const killedAt = Date.now();
   await cluster.stop("redis", masterIndex, "SIGKILL");
   for (const until = killedAt + 60_000; Date.now() < until; await sleep(100)) {
-    const named = await withClient(witness.sentinelAddress ?? witness.address, witness.sentinelPort, cluster.password(), async (c) =>
+    const named = await withClient(witness.sentinelAddress ?? witness.address, witness.sentinelPort, cluster.credentials("app"), async (c) =>
       ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", cluster.masterName)) as string[])[0],
     ).catch(() => old.address);
     if (named === old.address) continue;
@@ -77,7 +77,7 @@ export interface Writer {
  * confirming each with WAIT 1, as an application following the sentinels would.
  */
 export function startWriter(cluster: LocalCluster, prefix: string): Writer {
-  const password = cluster.password();
+  const password = cluster.credentials("app");
   const witness = cluster.nodes[cluster.nodes.length - 1];
   const masterNow = () =>
     withClient(witness.sentinelAddress ?? witness.address, witness.sentinelPort, password, async (c) =>

@@ -33,9 +33,9 @@ afterAll(async () => {
 });
 
 const redis = <T>(address: string, fn: Parameters<typeof withClient<T>>[3]) =>
-  withClient(address, redisPort, cluster.password(), fn);
+  withClient(address, redisPort, cluster.credentials("app"), fn);
 const askSentinel = (address: string) =>
-  withClient(address, config.sentinel.port, cluster.password(), async (c) =>
+  withClient(address, config.sentinel.port, cluster.credentials("app"), async (c) =>
     ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", config.topology.masterName)) as string[])[0],
   );
 
@@ -97,7 +97,7 @@ describe("one sentinel down (seed 001, test 3)", () => {
     for (const until = Date.now() + downAfter + 10_000; !ckquorum.startsWith("OK 2") && Date.now() < until; ) {
       await sleep(250);
       ckquorum = String(
-        await withClient("127.0.1.11", config.sentinel.port, cluster.password(), (c) =>
+        await withClient("127.0.1.11", config.sentinel.port, cluster.credentials("app"), (c) =>
           c.call("SENTINEL", "CKQUORUM", config.topology.masterName),
         ),
       );

@@ -9,7 +9,7 @@ import { startWriter } from "./failover-checks";
 import { processesUnder } from "./leaks";
 
 // The preStop and probe scripts, run by bash against a real cluster on 127.0.8.11-13, with the password given
-// through REDIS_HA_PASSWORD_FILE as `redis-ha local` gives it.
+// through REDIS_HA_SECRETS_DIR as `redis-ha local` gives them (ACL mode: the scripts log in as admin and sentinel).
 jest.setTimeout(120_000);
 
 const config = parseSpec({ auth: { secrets: { source: "directory", path: "/etc/redis-ha/secret" } } });
@@ -33,11 +33,11 @@ function script(name: string, text: string): string {
   fs.writeFileSync(file, text, { mode: 0o700 });
   return file;
 }
-const env = (passwordFile = path.join(dir, "password")) => ({ PATH: process.env.PATH, REDIS_HA_PASSWORD_FILE: passwordFile });
-const probe = (index: number, kind: string, passwordFile?: string) =>
+const env = (secretsDir = path.join(dir, "secrets")) => ({ PATH: process.env.PATH, REDIS_HA_SECRETS_DIR: secretsDir });
+const probe = (index: number, kind: string, secretsDir?: string) =>
   spawnSync("bash", [script(`probe-${index}`, renderProbeScript(config, { addresses }, index)), kind], {
     encoding: "utf8",
-    env: env(passwordFile),
+    env: env(secretsDir),
   });
 
 describe("probe", () => {
@@ -50,12 +50,15 @@ describe("probe", () => {
   });
 
   test("fails with the wrong password, and never prints a password", () => {
-    const wrong = path.join(root, "wrong-password");
-    fs.writeFileSync(wrong, "not-the-password");
+    const wrong = path.join(root, "wrong-secrets");
+    fs.mkdirSync(wrong, { recursive: true });
+    for (const key of ["admin-password", "sentinel-password"]) fs.writeFileSync(path.join(wrong, key), "not-the-password");
     const result = probe(0, "live", wrong);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe("redis-ha-probe: redis at 127.0.8.11:6379 does not answer PING\n");
-    expect(`${result.stdout}${result.stderr}`).not.toContain(cluster.password());
+    for (const key of ["admin-password", "sentinel-password", "app-password"]) {
+      expect(`${result.stdout}${result.stderr}`).not.toContain(cluster.secret(key));
+    }
   });
 });
 
@@ -77,7 +80,7 @@ describe("preStop", () => {
   });
 
   test("on the master, hands over to a replica without losing an acknowledged write", async () => {
-    const password = cluster.password();
+    const password = cluster.credentials("app");
     // A client that writes without pause, each write confirmed by a replica (WAIT 1), following the sentinels.
     const writer = startWriter(cluster, "w");
     await new Promise((resolve) => setTimeout(resolve, 500));

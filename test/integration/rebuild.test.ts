@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 const masterNamedBy = (address: string) =>
-  withClient(address, config.sentinel.port, cluster.password(), async (c) =>
+  withClient(address, config.sentinel.port, cluster.credentials("app"), async (c) =>
     ((await c.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", config.topology.masterName)) as string[])[0],
   );
 
@@ -67,7 +67,7 @@ test("an empty node that the sentinels still name as master waits for their fail
   const master = status.master!.split(":")[0];
   const index = cluster.nodes.findIndex((n) => n.address === master);
   const witness = cluster.nodes.find((n) => n.address !== master)!.address;
-  await withClient(master, 6379, cluster.password(), async (c) => {
+  await withClient(master, 6379, cluster.credentials("app"), async (c) => {
     await c.set("kept", "across the rebuild");
     await c.call("WAIT", "2", "5000");
   });
@@ -86,7 +86,7 @@ test("an empty node that the sentinels still name as master waits for their fail
   cluster.start("sentinel", index);
   const healed = await cluster.waitHealthy(60_000);
   expect(healed.master).toBe(`${successor}:6379`);
-  expect(await withClient(master, 6379, cluster.password(), (c) => c.get("kept"))).toBe("across the rebuild");
+  expect(await withClient(master, 6379, cluster.credentials("app"), (c) => c.get("kept"))).toBe("across the rebuild");
 });
 
 test("with no sentinel answering, the empty rendered master refuses to start as master while a peer holds data", async () => {
@@ -111,5 +111,5 @@ test("with no sentinel answering, the empty rendered master refuses to start as 
   cluster.start("sentinel", 0);
   const status = await cluster.waitHealthy(60_000);
   expect(status.nodes[0].redis).toMatchObject({ role: "slave", master: `${master}:6379`, linkUp: true });
-  expect(await withClient("127.0.5.11", 6379, cluster.password(), (c) => c.get("kept"))).toBe("across the rebuild");
+  expect(await withClient("127.0.5.11", 6379, cluster.credentials("app"), (c) => c.get("kept"))).toBe("across the rebuild");
 });

@@ -32,7 +32,7 @@ const run = (name: string, text: string, ...args: string[]) => {
   fs.writeFileSync(file, text);
   return spawnSync("bash", [file, ...args], {
     encoding: "utf8",
-    env: { PATH: process.env.PATH, REDIS_HA_PASSWORD_FILE: path.join(dir, "password") },
+    env: { PATH: process.env.PATH, REDIS_HA_SECRETS_DIR: path.join(dir, "secrets") },
   });
 };
 
