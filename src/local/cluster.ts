@@ -285,6 +285,18 @@ export class LocalCluster {
     return this.runBootScript(index, env);
   }
 
+  /**
+   * Restarts node `index` as a VM reboot does: stops its processes, runs its boot script again (which rewrites the
+   * included credentials from the secrets and keeps the configs Redis and Sentinel rewrote), starts both again.
+   */
+  async reboot(index: number): Promise<string> {
+    await this.stop("sentinel", index);
+    await this.stop("redis", index);
+    const output = this.runBootScript(index);
+    for (const kind of KINDS) this.start(kind, index);
+    return output;
+  }
+
   /** Asks every process for its view. */
   status(): Promise<ClusterStatus> {
     return inspectCluster(this.state.nodes, this.state.masterName, {
