@@ -1,3 +1,13 @@
+export {
+  alertRuleGroups,
+  DEFAULT_ALERT_SELECTOR,
+  DEFAULT_EVICTION_WINDOW_MINUTES,
+  DEFAULT_FAILOVER_ALERT_MINUTES,
+  DEFAULT_MEMORY_USAGE_RATIO,
+  DEFAULT_REPLICA_LAG_SECONDS,
+  renderAlertRules,
+} from "./alert-rules";
+export type { AlertRule, AlertRuleGroup, AlertRulesOptions } from "./alert-rules";
 export { renderBootScript } from "./boot-script";
 export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT } from "./cloud-config";
 export type { CloudConfigOptions } from "./cloud-config";
