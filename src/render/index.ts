@@ -7,6 +7,8 @@ export { renderCluster } from "./node";
 export type { RenderedNode } from "./node";
 export { bindLine, checkNodes, usesHostnames } from "./nodes";
 export type { ClusterNodes } from "./nodes";
+export { NOTIFY_LOG_TAG, NOTIFY_TIMEOUTS, renderClientReconfigScript, renderNotificationScript } from "./notify-script";
+export type { NotifyOptions } from "./notify-script";
 export { preStopSeconds, PRESTOP_CATCH_UP_SECONDS, renderPreStopScript } from "./prestop-script";
 export { renderProbeScript } from "./probe-script";
 export { renderRedisConf } from "./redis-conf";
