@@ -1,3 +1,5 @@
+export { renderBackupScript } from "./backup-script";
+export type { BackupOptions, BackupTarget } from "./backup-script";
 export { renderBootScript } from "./boot-script";
 export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT } from "./cloud-config";
 export type { CloudConfigOptions } from "./cloud-config";
