@@ -7,3 +7,4 @@ export type { LocalUpOptions } from "./cluster";
 export { formatStatus, inspectCluster } from "./status";
 export type { ClusterStatus, NodeEndpoint, NodeStatus, RedisStatus, SentinelStatus } from "./status";
 export { withClient } from "./client";
+export { restoreFromRdb } from "./restore";

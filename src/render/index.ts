@@ -8,6 +8,8 @@ export {
   renderAlertRules,
 } from "./alert-rules";
 export type { AlertRule, AlertRuleGroup, AlertRulesOptions } from "./alert-rules";
+export { renderBackupScript } from "./backup-script";
+export type { BackupOptions, BackupTarget } from "./backup-script";
 export { renderBootScript } from "./boot-script";
 export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT } from "./cloud-config";
 export type { CloudConfigOptions } from "./cloud-config";
@@ -17,6 +19,8 @@ export { renderCluster } from "./node";
 export type { RenderedNode } from "./node";
 export { bindLine, checkNodes, usesHostnames } from "./nodes";
 export type { ClusterNodes } from "./nodes";
+export { NOTIFY_LOG_TAG, NOTIFY_TIMEOUTS, renderClientReconfigScript, renderNotificationScript } from "./notify-script";
+export type { NotifyOptions } from "./notify-script";
 export { preStopSeconds, PRESTOP_CATCH_UP_SECONDS, renderPreStopScript } from "./prestop-script";
 export { renderProbeScript } from "./probe-script";
 export { renderRedisConf } from "./redis-conf";

@@ -1,0 +1,149 @@
+import type { RedisSentinelConfig } from "../spec";
+import { checkNodes, type ClusterNodes } from "./nodes";
+import { readPasswordLines } from "./shell";
+
+/** Where a backup goes. */
+export type BackupTarget =
+  /** An S3 bucket (VMs; the instance role needs `s3:PutObject` on `arn:aws:s3:::BUCKET/PREFIX*`). */
+  | { readonly s3: { readonly bucket: string; readonly region: string; /** @default "" */ readonly prefix?: string } }
+  /** A local directory (absolute path), such as a mounted backup volume; used by the local tests. */
+  | { readonly directory: string };
+
+export interface BackupOptions {
+  readonly target: BackupTarget;
+  /**
+   * Take the snapshot on the master too. By default the master skips (exit 0), so that only replicas pay for the
+   * fork, and a timer on every node gives one copy per replica.
+   * @default false
+   */
+  readonly onMaster?: boolean;
+  /** Longest wait for BGSAVE to finish, in seconds. @default 600 */
+  readonly saveTimeoutSeconds?: number;
+}
+
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)*$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
+
+function checkBackupOptions(options: BackupOptions): void {
+  const problems: string[] = [];
+  const target = options.target;
+  if ("s3" in target) {
+    const { bucket, region, prefix = "" } = target.s3;
+    if (!BUCKET.test(bucket)) problems.push(`target.s3.bucket "${bucket}" is not an S3 bucket name. Use one such as redis-ha-backups`);
+    if (!REGION.test(region)) problems.push(`target.s3.region "${region}" is not an AWS region. Use one such as eu-west-1`);
+    if (!PREFIX.test(prefix)) {
+      problems.push(`target.s3.prefix "${prefix}" must be empty or end with '/', of letters, digits and !_.*'()-, such as backups/prod/`);
+    }
+  } else if (!SAFE_PATH.test(target.directory)) {
+    problems.push(
+      `target.directory "${target.directory}" must be an absolute path of letters, digits, '.', '_', '-' and '/', such as /var/backups/redis-ha`,
+    );
+  }
+  const timeout = options.saveTimeoutSeconds;
+  if (timeout !== undefined && (!Number.isInteger(timeout) || timeout < 1)) {
+    problems.push(`saveTimeoutSeconds ${timeout} must be a whole number of seconds, at least 1, such as 600`);
+  }
+  if (problems.length > 0) throw new Error(`invalid backup options:\n  - ${problems.join("\n  - ")}`);
+}
+
+/**
+ * The backup script of node `index`. It takes a consistent RDB snapshot with BGSAVE on this node (a replica with
+ * its link to the master up; the master skips unless `onMaster`), waits until LASTSAVE moves past the time before
+ * it and `rdb_last_bgsave_status` is ok, checks the file with redis-check-rdb, and copies it off the node as
+ * `<prefix><master-name>/<node-address>/<UTC time>.rdb`: to S3 with `aws s3 cp`, or into a directory. The last
+ * line it prints is where the copy went. The password reaches redis-cli through REDISCLI_AUTH only.
+ *
+ * Restore: see docs/backup-restore.md (`restoreFromRdb` in src/local does the same steps on a local cluster).
+ */
+export function renderBackupScript(config: RedisSentinelConfig, nodes: ClusterNodes, index: number, options: BackupOptions): string {
+  checkNodes(config, nodes);
+  checkBackupOptions(options);
+  const self = nodes.addresses[index];
+  const name = config.topology.masterName;
+  const saveTimeout = options.saveTimeoutSeconds ?? 600;
+  const target = options.target;
+  const key = `${name}/${self}/$stamp.rdb`;
+  return [
+    "#!/usr/bin/env bash",
+    `# Backup of node ${index} (${self}) of Redis Sentinel cluster "${name}", rendered by cdktf-redis-sentinel.`,
+    "# Takes an RDB snapshot (BGSAVE) on this node and copies it off the node. Run it from a timer on every node:",
+    `# ${options.onMaster ? "every node backs up, the master included" : "the master skips, each replica backs up"}. Exits 0 when the copy is made (or skipped), 1 otherwise.`,
+    "# Restore: docs/backup-restore.md.",
+    "set -euo pipefail",
+    "umask 077",
+    "",
+    'fail() { echo "redis-ha-backup: $*" >&2; exit 1; }',
+    "",
+    ...readPasswordLines(config),
+    "",
+    `redis() { REDISCLI_AUTH="$password" timeout 10 redis-cli --no-auth-warning --raw -h ${self} -p ${config.redis.port} "$@"; }`,
+    "field() { redis INFO \"$1\" | tr -d '\\r' | sed -n \"s/^$2://p\"; }",
+    "",
+    '[ "$(redis PING 2>/dev/null)" = PONG ] || fail "redis at ' + `${self}:${config.redis.port}` + ' does not answer PING"',
+    'role="$(field replication role)"',
+    'if [ "$role" = master ]; then',
+    ...(options.onMaster
+      ? ['  echo "redis-ha-backup: this node is the master: taking the snapshot here (onMaster)"']
+      : ['  echo "redis-ha-backup: this node is the master: a replica takes the backup"', "  exit 0"]),
+    "else",
+    "  # A replica whose link is down holds an old copy of the data.",
+    '  [ "$(field replication master_link_status)" = up ] || fail "the link to the master is down: this replica\'s data may be old"',
+    "fi",
+    "",
+    "# A snapshot that ends after `before` is ours: LASTSAVE counts seconds, so start in a later second than it.",
+    'before="$(redis LASTSAVE)"',
+    '[[ "$before" =~ ^[0-9]+$ ]] || fail "LASTSAVE answered $before"',
+    'while [ "$(date +%s)" -le "$before" ]; do sleep 0.2; done',
+    "# SCHEDULE: when an AOF rewrite runs, the save starts once it is done instead of failing.",
+    'reply="$(redis BGSAVE SCHEDULE)"',
+    'case "$reply" in',
+    '  "Background saving started" | "Background saving scheduled") ;;',
+    "  # One already running began before our call: wait for it, then ask again.",
+    '  *"already in progress"*)',
+    `    until [ "$(field persistence rdb_bgsave_in_progress)" = 0 ]; do sleep 0.5; done`,
+    '    reply="$(redis BGSAVE SCHEDULE)"',
+    '    case "$reply" in "Background saving started" | "Background saving scheduled") ;; *) fail "BGSAVE answered $reply" ;; esac',
+    "    ;;",
+    '  *) fail "BGSAVE answered $reply" ;;',
+    "esac",
+    `deadline=$((SECONDS + ${saveTimeout}))`,
+    'until [ "$(redis LASTSAVE)" -gt "$before" ] && [ "$(field persistence rdb_bgsave_in_progress)" = 0 ]; do',
+    `  [ "$SECONDS" -lt "$deadline" ] || fail "no snapshot finished within ${saveTimeout} s of BGSAVE"`,
+    '  if [ "$(field persistence rdb_last_bgsave_status)" = err ] && [ "$(field persistence rdb_bgsave_in_progress)" = 0 ]; then',
+    '    fail "BGSAVE failed (rdb_last_bgsave_status:err): see the Redis log"',
+    "  fi",
+    "  sleep 0.5",
+    "done",
+    '[ "$(field persistence rdb_last_bgsave_status)" = ok ] || fail "BGSAVE failed (rdb_last_bgsave_status:err): see the Redis log"',
+    "",
+    "# Redis writes a snapshot to a temporary file and renames it: a copy taken now is the whole of one snapshot.",
+    'dir="$(redis CONFIG GET dir | sed -n 2p)"',
+    'file="$dir/$(redis CONFIG GET dbfilename | sed -n 2p)"',
+    '[ -r "$file" ] || fail "cannot read $file"',
+    'stamp="$(date -u -d "@$(redis LASTSAVE)" +%Y%m%dT%H%M%SZ)"',
+    'work="$(mktemp -d)"',
+    "trap 'rm -rf -- \"$work\"' EXIT",
+    'cp -- "$file" "$work/dump.rdb"',
+    'if command -v redis-check-rdb > /dev/null; then',
+    '  redis-check-rdb "$work/dump.rdb" > "$work/check.log" 2>&1 || fail "redis-check-rdb rejects the copy of $file: $(tail -n 3 "$work/check.log")"',
+    "fi",
+    "",
+    ...("s3" in target
+      ? [
+          `uri="s3://${target.s3.bucket}/${target.s3.prefix ?? ""}${key}"`,
+          `aws s3 cp --region ${target.s3.region} --only-show-errors "$work/dump.rdb" "$uri" || fail "aws s3 cp to $uri failed"`,
+          'echo "redis-ha-backup: $uri"',
+        ]
+      : [
+          `dest="${target.directory}/${key}"`,
+          'install -d -m 0700 -- "$(dirname -- "$dest")"',
+          "# Into place in one rename: a reader never sees half a file.",
+          'cp -- "$work/dump.rdb" "$dest.partial"',
+          'mv -f -- "$dest.partial" "$dest"',
+          'echo "redis-ha-backup: $dest"',
+        ]),
+    "",
+  ].join("\n");
+}
