@@ -1,0 +1,440 @@
+import { randomBytes } from "node:crypto";
+import type Redis from "ioredis";
+import { parseInfo } from "../local/client";
+import { DEFAULT_MASTER_NAME } from "../spec";
+import {
+  closeClient,
+  connect,
+  formatEndpoint,
+  masterNamedBy,
+  messageOf,
+  openClient,
+  withConnection,
+  type Credentials,
+  type Endpoint,
+} from "./connect";
+
+/** What a `Killer` did, and how to undo it once the drill has its numbers. */
+export interface Kill {
+  readonly description: string;
+  /** Brings the killed server back; resolves with what it did. */
+  readonly restart?: () => Promise<string>;
+}
+
+/** Takes the master down unplanned (a SIGKILL, a stopped VM); the drill then waits for the sentinels to notice. */
+export type Killer = (master: Endpoint) => Promise<Kill>;
+
+export interface DrillOptions {
+  /** Every sentinel of the cluster. */
+  readonly sentinels: readonly Endpoint[];
+  /** @default DEFAULT_MASTER_NAME ("mymaster") */
+  readonly masterName?: string;
+  readonly credentials: Credentials;
+  /** An unplanned failure to cause instead of `SENTINEL FAILOVER`. @default none: ask a sentinel for a failover */
+  readonly kill?: Killer;
+  /** Longest wait from the trigger to a new master accepting a write. @default 60000 */
+  readonly timeoutMs?: number;
+  /** Writing before the trigger. @default 1000 */
+  readonly warmUpMs?: number;
+  /** Writing on after the new master accepted its first write. @default 1000 */
+  readonly writeOnMs?: number;
+  /** Longest wait, after the new master, for as many replicas online as before and every sentinel naming it. @default 60000 */
+  readonly healTimeoutMs?: number;
+  /** Progress lines. @default silent */
+  readonly log?: (line: string) => void;
+}
+
+/** A message a sentinel published (`+sdown`, `+switch-master`, ...). */
+export interface SentinelEvent {
+  /** Milliseconds from the trigger (negative: before it). */
+  readonly atMs: number;
+  readonly sentinel: string;
+  readonly event: string;
+  readonly detail: string;
+}
+
+export interface DrillWrites {
+  /** Writes tried (SET with a 1 h expiry, then WAIT 1 1000). */
+  readonly attempted: number;
+  /** Writes a replica acknowledged (WAIT 1 returned 1 or more): these must survive the failover. */
+  readonly acknowledged: number;
+  /** Writes the master accepted but no replica acknowledged within 1 s. */
+  readonly unacknowledged: number;
+  /** Writes refused or not answered (no master, READONLY, NOREPLICAS, a closed connection). */
+  readonly failed: number;
+  /** Acknowledged writes the master did not return afterwards. */
+  readonly lost: number;
+  /** The first few lost keys. */
+  readonly lostKeys: readonly string[];
+  /** Every key starts with this; each expires after an hour. */
+  readonly keyPrefix: string;
+  /** The longest one write (asking a sentinel, SET, WAIT) took. */
+  readonly longestWriteMs: number;
+}
+
+export interface DrillResult {
+  /** True when a new master accepted writes in time, no acknowledged write was lost, and the cluster healed. */
+  readonly ok: boolean;
+  readonly masterName: string;
+  readonly trigger: "sentinel-failover" | "kill";
+  /** Which sentinel accepted `SENTINEL FAILOVER`, or what was killed. */
+  readonly triggerDetail?: string;
+  readonly oldMaster?: string;
+  readonly newMaster?: string;
+  /** From the trigger until a sentinel first named another master. */
+  readonly newMasterNamedMs?: number;
+  /** From the trigger until another master accepted a write. */
+  readonly writableMs?: number;
+  /** From the trigger until a replica acknowledged a write to the new master. */
+  readonly acknowledgedMs?: number;
+  readonly restarted?: string;
+  /** From the trigger until as many replicas were online as before the drill and every answering sentinel named the new master. */
+  readonly healedMs?: number;
+  readonly replicasBefore?: number;
+  readonly replicasAfter?: number;
+  readonly writes: DrillWrites;
+  /** What the sentinels published, in order of arrival. */
+  readonly events: readonly SentinelEvent[];
+  readonly problems: readonly string[];
+  readonly durationMs: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Writes keys one after another to whichever master the sentinels name, each confirmed with WAIT 1, as an
+ * application following the sentinels would. Keeps one connection to a sentinel and one to the master.
+ */
+class Writer {
+  readonly acknowledged = new Map<string, string>();
+  attempted = 0;
+  unacknowledged = 0;
+  failed = 0;
+  longestWriteMs = 0;
+  lastError = "";
+  /** Each time a sentinel named a master, and each accepted and acknowledged write: for the failover times. */
+  readonly named: Array<{ at: number; master: string }> = [];
+  readonly accepted: Array<{ at: number; master: string; acknowledged: boolean }> = [];
+  private stopped = false;
+  private readonly loop: Promise<void>;
+  private sentinel?: Redis;
+  private sentinelIndex = 0;
+  private master?: Redis;
+  private masterAt?: string;
+
+  constructor(
+    private readonly options: DrillOptions,
+    private readonly masterName: string,
+    readonly keyPrefix: string,
+  ) {
+    this.loop = this.run();
+  }
+
+  private async askSentinel(): Promise<Endpoint | undefined> {
+    const { sentinels, credentials } = this.options;
+    for (let tries = 0; tries < sentinels.length; tries++) {
+      try {
+        if (!this.sentinel) {
+          this.sentinel = openClient(sentinels[this.sentinelIndex], credentials.sentinel);
+          await connect(this.sentinel);
+        }
+        return await masterNamedBy(this.sentinel, this.masterName);
+      } catch (e) {
+        this.lastError = `sentinel ${formatEndpoint(sentinels[this.sentinelIndex])}: ${messageOf(e)}`;
+        if (this.sentinel) closeClient(this.sentinel);
+        this.sentinel = undefined;
+        this.sentinelIndex = (this.sentinelIndex + 1) % sentinels.length;
+      }
+    }
+    return undefined;
+  }
+
+  private dropMaster(): void {
+    if (this.master) closeClient(this.master);
+    this.master = undefined;
+  }
+
+  private async run(): Promise<void> {
+    for (let i = 0; !this.stopped; i++) {
+      const started = Date.now();
+      const named = await this.askSentinel();
+      if (!named) {
+        await sleep(100);
+        continue;
+      }
+      const at = formatEndpoint(named);
+      this.named.push({ at: Date.now(), master: at });
+      const key = `${this.keyPrefix}:${i}`;
+      const value = `v${i}`;
+      this.attempted++;
+      try {
+        if (at !== this.masterAt) this.dropMaster();
+        if (!this.master) {
+          this.masterAt = at;
+          this.master = openClient(named, this.options.credentials.redis, { commandTimeoutMs: 3000 });
+          await connect(this.master);
+        }
+        await this.master.set(key, value, "EX", 3600);
+        const acceptedAt = Date.now();
+        const acknowledged = Number(await this.master.call("WAIT", "1", "1000")) >= 1;
+        this.accepted.push({ at: acceptedAt, master: at, acknowledged });
+        if (acknowledged) this.acknowledged.set(key, value);
+        else this.unacknowledged++;
+      } catch (e) {
+        this.failed++;
+        this.lastError = `master ${at}: ${messageOf(e)}`;
+        this.dropMaster();
+        await sleep(50);
+      }
+      this.longestWriteMs = Math.max(this.longestWriteMs, Date.now() - started);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    this.dropMaster();
+    if (this.sentinel) closeClient(this.sentinel);
+  }
+}
+
+/** Subscribes to every sentinel's events (PSUBSCRIBE *), reconnecting when a sentinel drops. */
+async function subscribe(options: DrillOptions, events: Array<Omit<SentinelEvent, "atMs"> & { at: number }>, problems: string[]) {
+  const clients = await Promise.all(
+    options.sentinels.map(async (sentinel) => {
+      const name = formatEndpoint(sentinel);
+      const client = openClient(sentinel, options.credentials.sentinel, { reconnectEveryMs: 500 });
+      client.on("pmessage", (_pattern: string, channel: string, message: string) =>
+        events.push({ at: Date.now(), sentinel: name, event: channel, detail: message }),
+      );
+      try {
+        await connect(client);
+        await client.psubscribe("*");
+      } catch (e) {
+        problems.push(`sentinel ${name}: could not subscribe to its events: ${messageOf(e)}`);
+      }
+      return client;
+    }),
+  );
+  return () => clients.forEach(closeClient);
+}
+
+async function askSentinels(options: DrillOptions, masterName: string): Promise<Array<string | undefined>> {
+  return Promise.all(
+    options.sentinels.map((s) =>
+      withConnection(s, options.credentials.sentinel, (c) => masterNamedBy(c, masterName)).then(formatEndpoint, () => undefined),
+    ),
+  );
+}
+
+async function onlineReplicas(master: Endpoint, options: DrillOptions): Promise<number> {
+  const info = parseInfo(await withConnection(master, options.credentials.redis, (c) => c.info("replication")));
+  if (info.role !== "master") throw new Error(`role ${info.role}`);
+  return Object.keys(info).filter((k) => /^slave\d+$/.test(k) && info[k].includes("state=online")).length;
+}
+
+const endpointOf = (address: string): Endpoint => {
+  const at = address.lastIndexOf(":");
+  return { host: address.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(address.slice(at + 1)) };
+};
+
+/**
+ * A failover drill against a running cluster: writes without pause, has the sentinels fail the master over
+ * (`SENTINEL FAILOVER`, or `options.kill`), and measures the time to a writable new master, the acknowledged
+ * writes lost (every one read back from the new master), whether the cluster heals, and the sentinels' events.
+ */
+export async function drill(options: DrillOptions): Promise<DrillResult> {
+  const started = Date.now();
+  const masterName = options.masterName ?? DEFAULT_MASTER_NAME;
+  const log = options.log ?? (() => undefined);
+  const problems: string[] = [];
+  const rawEvents: Array<Omit<SentinelEvent, "atMs"> & { at: number }> = [];
+  const keyPrefix = `redis-ha-drill:${new Date().toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
+  const trigger = options.kill ? "kill" : "sentinel-failover";
+  let triggeredAt = Date.now();
+  let writer: Writer | undefined;
+  let unsubscribe: (() => void) | undefined;
+  const out: { -readonly [K in keyof DrillResult]?: DrillResult[K] } = {};
+  const lostKeys: string[] = [];
+
+  const result = (): DrillResult => {
+    return {
+      masterName,
+      trigger,
+      ...out,
+      writes: {
+        attempted: writer?.attempted ?? 0,
+        acknowledged: writer?.acknowledged.size ?? 0,
+        unacknowledged: writer?.unacknowledged ?? 0,
+        failed: writer?.failed ?? 0,
+        lost: lostKeys.length,
+        lostKeys: lostKeys.slice(0, 10),
+        keyPrefix,
+        longestWriteMs: writer?.longestWriteMs ?? 0,
+      },
+      events: rawEvents.map(({ at, ...e }) => ({ atMs: at - triggeredAt, ...e })),
+      problems,
+      ok: problems.length === 0,
+      durationMs: Date.now() - started,
+    };
+  };
+
+  try {
+    const named = await askSentinels(options, masterName);
+    const answers = named.filter((m): m is string => m !== undefined);
+    if (answers.length === 0) {
+      problems.push(`no sentinel of ${options.sentinels.length} names a master for "${masterName}"`);
+      return result();
+    }
+    if (new Set(answers).size > 1) {
+      problems.push(`the sentinels disagree on the master (${answers.join(", ")}): run redis-ha verify first`);
+      return result();
+    }
+    const oldMaster = answers[0];
+    out.oldMaster = oldMaster;
+    out.replicasBefore = await onlineReplicas(endpointOf(oldMaster), options).catch((e) => {
+      problems.push(`master ${oldMaster}: ${messageOf(e)}`);
+      return undefined;
+    });
+    if (out.replicasBefore === undefined) return result();
+    log(`Drill on "${masterName}": master ${oldMaster} with ${out.replicasBefore} replicas online, ${answers.length} of ${options.sentinels.length} sentinels answering`);
+
+    unsubscribe = await subscribe(options, rawEvents, problems);
+    writer = new Writer(options, masterName, keyPrefix);
+    await sleep(options.warmUpMs ?? 1000);
+    if (writer.acknowledged.size === 0) {
+      problems.push(`no write acknowledged before the trigger (${writer.attempted} tried; last error: ${writer.lastError || "none"}); nothing was failed over`);
+      return result();
+    }
+    log(`Writing: ${writer.acknowledged.size} writes acknowledged by a replica (WAIT 1) before the trigger`);
+
+    triggeredAt = Date.now();
+    let kill: Kill | undefined;
+    if (options.kill) {
+      kill = await options.kill(endpointOf(oldMaster));
+      out.triggerDetail = kill.description;
+      log(`Trigger: ${kill.description}`);
+    } else {
+      for (const sentinel of options.sentinels) {
+        const reply = await withConnection(sentinel, options.credentials.sentinel, (c) => c.call("SENTINEL", "FAILOVER", masterName)).then(
+          String,
+          (e) => messageOf(e),
+        );
+        if (reply === "OK") {
+          out.triggerDetail = `SENTINEL FAILOVER ${masterName} accepted by ${formatEndpoint(sentinel)}`;
+          break;
+        }
+        log(`SENTINEL FAILOVER refused by ${formatEndpoint(sentinel)}: ${reply}`);
+      }
+      if (!out.triggerDetail) {
+        problems.push("no sentinel accepted SENTINEL FAILOVER");
+        return result();
+      }
+      log(`Trigger: ${out.triggerDetail}`);
+    }
+
+    // A new master: the first write another master accepted after the trigger.
+    const deadline = triggeredAt + (options.timeoutMs ?? 60_000);
+    let firstAccepted: { at: number; master: string } | undefined;
+    while (!firstAccepted && Date.now() < deadline) {
+      await sleep(20);
+      firstAccepted = writer.accepted.find((w) => w.at >= triggeredAt && w.master !== oldMaster);
+    }
+    const firstNamed = writer.named.find((w) => w.at >= triggeredAt && w.master !== oldMaster);
+    if (firstNamed) out.newMasterNamedMs = firstNamed.at - triggeredAt;
+    if (!firstAccepted) {
+      problems.push(
+        `no new master accepted a write within ${(options.timeoutMs ?? 60_000) / 1000} s of the trigger` +
+          (firstNamed ? ` (the sentinels named ${firstNamed.master} after ${out.newMasterNamedMs} ms)` : " (no sentinel named another master)") +
+          `; last error: ${writer.lastError}`,
+      );
+    } else {
+      out.newMaster = firstAccepted.master;
+      out.writableMs = firstAccepted.at - triggeredAt;
+      log(`New master ${out.newMaster}: named by a sentinel after ${out.newMasterNamedMs} ms, accepted a write after ${out.writableMs} ms`);
+      await sleep(options.writeOnMs ?? 1000);
+    }
+    await writer.stop();
+    const firstAcknowledged = writer.accepted.find((w) => w.at >= triggeredAt && w.master === out.newMaster && w.acknowledged);
+    if (firstAcknowledged) out.acknowledgedMs = firstAcknowledged.at - triggeredAt;
+    log(
+      `Stopped writing: ${writer.attempted} writes, ${writer.acknowledged.size} acknowledged, ${writer.unacknowledged} unacknowledged, ` +
+        `${writer.failed} refused or failed; longest write ${writer.longestWriteMs} ms`,
+    );
+
+    if (kill?.restart) {
+      out.restarted = await kill.restart();
+      log(`Restart: ${out.restarted}`);
+    }
+
+    // Healed: as many replicas online as before, and every answering sentinel naming one master.
+    if (out.newMaster) {
+      const healBy = Date.now() + (options.healTimeoutMs ?? 60_000);
+      let last = "";
+      for (;;) {
+        const nowNamed = (await askSentinels(options, masterName)).filter((m): m is string => m !== undefined);
+        const agreed = nowNamed.length > 0 && new Set(nowNamed).size === 1 ? nowNamed[0] : undefined;
+        const online = agreed ? await onlineReplicas(endpointOf(agreed), options).catch(() => undefined) : undefined;
+        last = agreed ? `${online ?? "?"} of ${out.replicasBefore} replicas online at ${agreed}` : `sentinels name ${nowNamed.join(", ") || "nothing"}`;
+        if (agreed && online !== undefined && online >= out.replicasBefore) {
+          out.healedMs = Date.now() - triggeredAt;
+          out.replicasAfter = online;
+          if (agreed !== out.newMaster) log(`Note: the sentinels name ${agreed} now, not ${out.newMaster}`);
+          out.newMaster = agreed;
+          log(`Healed after ${out.healedMs} ms: ${last}, every answering sentinel names it`);
+          break;
+        }
+        if (Date.now() > healBy) {
+          problems.push(`not healed within ${(options.healTimeoutMs ?? 60_000) / 1000} s: ${last}`);
+          break;
+        }
+        await sleep(250);
+      }
+
+      // Every acknowledged write, read back from the master.
+      const keys = [...writer.acknowledged.keys()];
+      const lost = lostKeys;
+      await withConnection(
+        endpointOf(out.newMaster),
+        options.credentials.redis,
+        async (c) => {
+          for (let i = 0; i < keys.length; i += 500) {
+            const chunk = keys.slice(i, i + 500);
+            const values = await c.mget(...chunk);
+            chunk.forEach((k, j) => values[j] !== writer!.acknowledged.get(k) && lost.push(k));
+          }
+        },
+        10_000,
+      ).catch((e) => problems.push(`could not read the acknowledged writes back from ${out.newMaster}: ${messageOf(e)}`));
+      log(`Read back ${keys.length} acknowledged writes from ${out.newMaster}: ${lost.length} lost`);
+      if (lost.length > 0) problems.push(`${lost.length} of ${keys.length} acknowledged writes lost, such as ${lost.slice(0, 3).join(", ")}`);
+    }
+    return result();
+  } finally {
+    await writer?.stop();
+    // A moment for the last events in flight.
+    if (unsubscribe) {
+      await sleep(100);
+      unsubscribe();
+    }
+  }
+}
+
+/** A drill's report for people: the numbers, the sentinels' events with their offsets, and the verdict. */
+export function formatDrill(result: DrillResult): string {
+  const w = result.writes;
+  const ms = (n: number | undefined) => (n === undefined ? "-" : `${n} ms`);
+  const lines = [
+    "",
+    `Drill "${result.masterName}" (${result.trigger === "kill" ? "unplanned: kill" : "planned: SENTINEL FAILOVER"}): ${result.oldMaster ?? "?"} -> ${result.newMaster ?? "no new master"}`,
+    `  ${result.newMaster ? "ok  " : "FAIL"}  new master: named after ${ms(result.newMasterNamedMs)}, writable after ${ms(result.writableMs)}, first acknowledged write after ${ms(result.acknowledgedMs)}`,
+    `  ${w.lost === 0 && result.newMaster ? "ok  " : "FAIL"}  acknowledged writes lost: ${w.lost} of ${w.acknowledged} (${w.attempted} written, ${w.unacknowledged} unacknowledged, ${w.failed} refused or failed; longest write ${w.longestWriteMs} ms)`,
+    `  ${result.healedMs !== undefined ? "ok  " : "FAIL"}  healed: ${result.healedMs !== undefined ? `${result.replicasAfter} of ${result.replicasBefore} replicas online after ${result.healedMs} ms` : "no"}`,
+    "",
+    "Sentinel events (ms from the trigger):",
+    ...result.events.map((e) => `  ${String(e.atMs >= 0 ? `+${e.atMs}` : e.atMs).padStart(7)}  ${e.sentinel}  ${e.event} ${e.detail}`),
+    "",
+    result.ok ? "OK: the drill passed" : `FAILED:\n${result.problems.map((p) => `  - ${p}`).join("\n")}`,
+  ];
+  return lines.join("\n");
+}
