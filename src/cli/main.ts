@@ -24,15 +24,17 @@ const USAGE = `Usage:
                  loopback, password made locally), such as redis-sentinel-dev; --out is cdktf's output directory
 
   redis-ha verify --sentinels HOST:PORT,... [--master NAME] [--max-lag SECONDS] [--replicas N] [--json]
-  redis-ha drill  --sentinels HOST:PORT,... [--master NAME] [--kill-local DIR] [--timeout SECONDS] [--json]
+  redis-ha drill  --sentinels HOST:PORT,... [--master NAME] [--kill-local DIR | --no-pause] [--timeout SECONDS] [--json]
 
   verify  checks any running cluster (deployed or local) through its sentinels: every sentinel answers and
           names the same master, SENTINEL CKQUORUM is OK, the master answers with role master, the expected
           replicas are online and each is within --max-lag of the master. One line per check; exits 1 if any fails
-  drill   writes keys without pause (each confirmed with WAIT 1), has the sentinels fail over (SENTINEL FAILOVER,
-          or with --kill-local DIR a SIGKILL of that local cluster's master, restarted afterwards), and reports
-          the time to a writable new master, acknowledged writes lost, and the sentinels' events; exits 1 if a
-          write was lost, no new master was writable within --timeout, or the cluster did not heal
+  drill   writes keys without pause (each confirmed with WAIT 1), has the sentinels fail over, and reports the
+          time to a writable new master, acknowledged writes lost, healing, and the sentinels' events; exits 1 if
+          an acknowledged write was lost, no new master took writes within --timeout (default 60), or the cluster
+          did not heal. Planned (default): writes paused on the master around SENTINEL FAILOVER, as the preStop
+          script does; --no-pause: SENTINEL FAILOVER alone, which loses the writes the old master takes after the
+          promotion. Unplanned: --kill-local DIR kills that local cluster's master (SIGKILL), then restarts it
 
   --sentinels    every sentinel of the cluster, comma-separated (a HOST alone means port 26379)
   --master NAME  the master name the sentinels monitor (default: mymaster)
@@ -178,6 +180,7 @@ async function drillCommand(args: string[]): Promise<number> {
       sentinels: { type: "string" },
       master: { type: "string" },
       "kill-local": { type: "string" },
+      "no-pause": { type: "boolean", default: false },
       timeout: { type: "string" },
       json: { type: "boolean", default: false },
     },
@@ -192,6 +195,7 @@ async function drillCommand(args: string[]): Promise<number> {
     sentinels,
     masterName: values.master ?? cluster?.masterName,
     credentials: credentialsFromEnv(),
+    pauseWrites: !values["no-pause"],
     ...(timeoutSeconds !== undefined ? { timeoutMs: timeoutSeconds * 1000 } : {}),
     log,
     ...(cluster ? { kill: localKiller(cluster) } : {}),

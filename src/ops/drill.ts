@@ -32,6 +32,13 @@ export interface DrillOptions {
   readonly credentials: Credentials;
   /** An unplanned failure to cause instead of `SENTINEL FAILOVER`. @default none: ask a sentinel for a failover */
   readonly kill?: Killer;
+  /**
+   * For `SENTINEL FAILOVER`: pause writes on the master around it, as the rendered preStop script does (CLIENT
+   * PAUSE WRITE, a replica catches up, SENTINEL FAILOVER, the old master follows the new one, CLIENT UNPAUSE).
+   * Without the pause, writes the old master takes after the promotion are acknowledged by a replica that then
+   * resynchronises from the new master and drops them: Sentinel alone loses acknowledged writes. @default true
+   */
+  readonly pauseWrites?: boolean;
   /** Longest wait from the trigger to a new master accepting a write. @default 60000 */
   readonly timeoutMs?: number;
   /** Writing before the trigger. @default 1000 */
@@ -76,7 +83,7 @@ export interface DrillResult {
   /** True when a new master accepted writes in time, no acknowledged write was lost, and the cluster healed. */
   readonly ok: boolean;
   readonly masterName: string;
-  readonly trigger: "sentinel-failover" | "kill";
+  readonly trigger: "sentinel-failover" | "paused-sentinel-failover" | "kill";
   /** Which sentinel accepted `SENTINEL FAILOVER`, or what was killed. */
   readonly triggerDetail?: string;
   readonly oldMaster?: string;
@@ -233,6 +240,77 @@ async function onlineReplicas(master: Endpoint, options: DrillOptions): Promise<
   return Object.keys(info).filter((k) => /^slave\d+$/.test(k) && info[k].includes("state=online")).length;
 }
 
+/** What a planned trigger did, or why it did nothing. */
+interface TriggerOutcome {
+  readonly detail?: string;
+  readonly problem?: string;
+}
+
+/** Asks the sentinels in turn for `SENTINEL FAILOVER` until one accepts. */
+async function sentinelFailover(
+  options: DrillOptions,
+  masterName: string,
+  _master: Endpoint,
+  log: (line: string) => void,
+): Promise<TriggerOutcome> {
+  for (const sentinel of options.sentinels) {
+    const reply = await withConnection(sentinel, options.credentials.sentinel, (c) => c.call("SENTINEL", "FAILOVER", masterName)).then(
+      String,
+      (e) => messageOf(e),
+    );
+    if (reply === "OK") return { detail: `SENTINEL FAILOVER ${masterName} accepted by ${formatEndpoint(sentinel)}` };
+    log(`SENTINEL FAILOVER refused by ${formatEndpoint(sentinel)}: ${reply}`);
+  }
+  return { problem: "no sentinel accepted SENTINEL FAILOVER" };
+}
+
+/** How long writes may stay paused on the master during a paused failover; the pause lifts earlier when done. */
+const PAUSE_MS = 30_000;
+
+/**
+ * A planned hand-over, as the rendered preStop script does it: pause writes on the master (clients wait, none is
+ * refused), wait until a replica has everything the master has, SENTINEL FAILOVER, wait until a sentinel names
+ * the new master, make the old master its replica, and lift the pause (writes held there then get READONLY).
+ */
+async function pausedFailover(
+  options: DrillOptions,
+  masterName: string,
+  master: Endpoint,
+  log: (line: string) => void,
+): Promise<TriggerOutcome> {
+  const admin = openClient(master, options.credentials.redis, { commandTimeoutMs: 3000 });
+  try {
+    await connect(admin);
+    await admin.call("CLIENT", "PAUSE", String(PAUSE_MS), "WRITE");
+    try {
+      const target = Number(parseInfo(await admin.info("replication")).master_repl_offset);
+      for (const until = Date.now() + 5000; ; await sleep(50)) {
+        const info = parseInfo(await admin.info("replication"));
+        const best = Math.max(-1, ...Object.keys(info).filter((k) => /^slave\d+$/.test(k)).map((k) => Number(/offset=(\d+)/.exec(info[k])?.[1])));
+        if (best >= target) break;
+        if (Date.now() > until) return { problem: `writes paused, but no replica reached the master's offset ${target} within 5 s; nothing was failed over` };
+      }
+      const asked = await sentinelFailover(options, masterName, master, log);
+      if (asked.problem) return asked;
+      for (const until = Date.now() + PAUSE_MS - 5000; ; await sleep(50)) {
+        const named = (await askSentinels(options, masterName)).find((m) => m !== undefined && m !== formatEndpoint(master));
+        if (named) {
+          const next = endpointOf(named);
+          await admin.call("REPLICAOF", next.host, String(next.port));
+          return { detail: `writes paused on ${formatEndpoint(master)} until a replica caught up; ${asked.detail}; ${formatEndpoint(master)} follows ${named}` };
+        }
+        if (Date.now() > until) return { problem: `${asked.detail}, but no sentinel named a new master while writes were paused` };
+      }
+    } finally {
+      await admin.call("CLIENT", "UNPAUSE").catch(() => undefined);
+    }
+  } catch (e) {
+    return { problem: `the paused failover on ${formatEndpoint(master)} failed: ${messageOf(e)}` };
+  } finally {
+    closeClient(admin);
+  }
+}
+
 const endpointOf = (address: string): Endpoint => {
   const at = address.lastIndexOf(":");
   return { host: address.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(address.slice(at + 1)) };
@@ -250,10 +328,18 @@ export async function drill(options: DrillOptions): Promise<DrillResult> {
   const problems: string[] = [];
   const rawEvents: Array<Omit<SentinelEvent, "atMs"> & { at: number }> = [];
   const keyPrefix = `redis-ha-drill:${new Date().toISOString().replace(/[-:.]/g, "")}-${randomBytes(3).toString("hex")}`;
-  const trigger = options.kill ? "kill" : "sentinel-failover";
+  const trigger = options.kill ? "kill" : options.pauseWrites === false ? "sentinel-failover" : "paused-sentinel-failover";
   let triggeredAt = Date.now();
   let writer: Writer | undefined;
   let unsubscribe: (() => void) | undefined;
+  let kill: Kill | undefined;
+  /** Restarts what was killed, once: after the new master, or on the way out when the drill fails first. */
+  const restart = async () => {
+    const again = kill?.restart;
+    if (!again || out.restarted) return;
+    out.restarted = await again();
+    log(`Restart: ${out.restarted}`);
+  };
   const out: { -readonly [K in keyof DrillResult]?: DrillResult[K] } = {};
   const lostKeys: string[] = [];
 
@@ -309,27 +395,18 @@ export async function drill(options: DrillOptions): Promise<DrillResult> {
     log(`Writing: ${writer.acknowledged.size} writes acknowledged by a replica (WAIT 1) before the trigger`);
 
     triggeredAt = Date.now();
-    let kill: Kill | undefined;
     if (options.kill) {
       kill = await options.kill(endpointOf(oldMaster));
       out.triggerDetail = kill.description;
       log(`Trigger: ${kill.description}`);
     } else {
-      for (const sentinel of options.sentinels) {
-        const reply = await withConnection(sentinel, options.credentials.sentinel, (c) => c.call("SENTINEL", "FAILOVER", masterName)).then(
-          String,
-          (e) => messageOf(e),
-        );
-        if (reply === "OK") {
-          out.triggerDetail = `SENTINEL FAILOVER ${masterName} accepted by ${formatEndpoint(sentinel)}`;
-          break;
-        }
-        log(`SENTINEL FAILOVER refused by ${formatEndpoint(sentinel)}: ${reply}`);
-      }
-      if (!out.triggerDetail) {
-        problems.push("no sentinel accepted SENTINEL FAILOVER");
+      const failover = trigger === "paused-sentinel-failover" ? pausedFailover : sentinelFailover;
+      const outcome = await failover(options, masterName, endpointOf(oldMaster), log);
+      if (outcome.problem) {
+        problems.push(outcome.problem);
         return result();
       }
+      out.triggerDetail = outcome.detail;
       log(`Trigger: ${out.triggerDetail}`);
     }
 
@@ -362,10 +439,7 @@ export async function drill(options: DrillOptions): Promise<DrillResult> {
         `${writer.failed} refused or failed; longest write ${writer.longestWriteMs} ms`,
     );
 
-    if (kill?.restart) {
-      out.restarted = await kill.restart();
-      log(`Restart: ${out.restarted}`);
-    }
+    await restart();
 
     // Healed: as many replicas online as before, and every answering sentinel naming one master.
     if (out.newMaster) {
@@ -412,6 +486,7 @@ export async function drill(options: DrillOptions): Promise<DrillResult> {
     return result();
   } finally {
     await writer?.stop();
+    await restart();
     // A moment for the last events in flight.
     if (unsubscribe) {
       await sleep(100);
@@ -420,13 +495,19 @@ export async function drill(options: DrillOptions): Promise<DrillResult> {
   }
 }
 
+const TRIGGERS = {
+  kill: "unplanned: the master killed",
+  "sentinel-failover": "planned: SENTINEL FAILOVER, writes not paused",
+  "paused-sentinel-failover": "planned: SENTINEL FAILOVER with writes paused",
+} as const;
+
 /** A drill's report for people: the numbers, the sentinels' events with their offsets, and the verdict. */
 export function formatDrill(result: DrillResult): string {
   const w = result.writes;
   const ms = (n: number | undefined) => (n === undefined ? "-" : `${n} ms`);
   const lines = [
     "",
-    `Drill "${result.masterName}" (${result.trigger === "kill" ? "unplanned: kill" : "planned: SENTINEL FAILOVER"}): ${result.oldMaster ?? "?"} -> ${result.newMaster ?? "no new master"}`,
+    `Drill "${result.masterName}" (${TRIGGERS[result.trigger]}): ${result.oldMaster ?? "?"} -> ${result.newMaster ?? "no new master"}`,
     `  ${result.newMaster ? "ok  " : "FAIL"}  new master: named after ${ms(result.newMasterNamedMs)}, writable after ${ms(result.writableMs)}, first acknowledged write after ${ms(result.acknowledgedMs)}`,
     `  ${w.lost === 0 && result.newMaster ? "ok  " : "FAIL"}  acknowledged writes lost: ${w.lost} of ${w.acknowledged} (${w.attempted} written, ${w.unacknowledged} unacknowledged, ${w.failed} refused or failed; longest write ${w.longestWriteMs} ms)`,
     `  ${result.healedMs !== undefined ? "ok  " : "FAIL"}  healed: ${result.healedMs !== undefined ? `${result.replicasAfter} of ${result.replicasBefore} replicas online after ${result.healedMs} ms` : "no"}`,
