@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
-import { parseInfo } from "../local/client";
+import { fieldsOf, parseInfo } from "../local/client";
 import { DEFAULT_MASTER_NAME } from "../spec";
 import {
   closeClient,
@@ -45,7 +45,10 @@ export interface DrillOptions {
   readonly warmUpMs?: number;
   /** Writing on after the new master accepted its first write. @default 1000 */
   readonly writeOnMs?: number;
-  /** Longest wait, after the new master, for as many replicas online as before and every sentinel naming it. @default 60000 */
+  /**
+   * Longest wait, after the new master, for as many replicas online as before, every sentinel naming it, and no
+   * sentinel still failing over. @default 60000
+   */
   readonly healTimeoutMs?: number;
   /** Progress lines. @default silent */
   readonly log?: (line: string) => void;
@@ -95,7 +98,10 @@ export interface DrillResult {
   /** From the trigger until a replica acknowledged a write to the new master. */
   readonly acknowledgedMs?: number;
   readonly restarted?: string;
-  /** From the trigger until as many replicas were online as before the drill and every answering sentinel named the new master. */
+  /**
+   * From the trigger until as many replicas were online as before the drill, and every answering sentinel named
+   * the new master with its failover finished.
+   */
   readonly healedMs?: number;
   readonly replicasBefore?: number;
   readonly replicasAfter?: number;
@@ -227,9 +233,17 @@ async function subscribe(options: DrillOptions, events: Array<Omit<SentinelEvent
 }
 
 async function askSentinels(options: DrillOptions, masterName: string): Promise<Array<string | undefined>> {
+  return (await sentinelViews(options, masterName)).map((v) => v?.master);
+}
+
+/** Each sentinel's master and whether it is still failing it over (`failover_in_progress`); undefined when it does not answer. */
+async function sentinelViews(options: DrillOptions, masterName: string) {
   return Promise.all(
     options.sentinels.map((s) =>
-      withConnection(s, options.credentials.sentinel, (c) => masterNamedBy(c, masterName)).then(formatEndpoint, () => undefined),
+      withConnection(s, options.credentials.sentinel, async (c) => {
+        const m = fieldsOf(await c.call("SENTINEL", "MASTER", masterName));
+        return { master: formatEndpoint({ host: m.ip, port: Number(m.port) }), failingOver: m.flags.includes("failover_in_progress") };
+      }).catch(() => undefined),
     ),
   );
 }
@@ -446,16 +460,20 @@ export async function drill(options: DrillOptions): Promise<DrillResult> {
       const healBy = Date.now() + (options.healTimeoutMs ?? 60_000);
       let last = "";
       for (;;) {
-        const nowNamed = (await askSentinels(options, masterName)).filter((m): m is string => m !== undefined);
+        const views = (await sentinelViews(options, masterName)).filter((v) => v !== undefined);
+        const nowNamed = views.map((v) => v.master);
         const agreed = nowNamed.length > 0 && new Set(nowNamed).size === 1 ? nowNamed[0] : undefined;
+        const failingOver = views.some((v) => v.failingOver);
         const online = agreed ? await onlineReplicas(endpointOf(agreed), options).catch(() => undefined) : undefined;
-        last = agreed ? `${online ?? "?"} of ${out.replicasBefore} replicas online at ${agreed}` : `sentinels name ${nowNamed.join(", ") || "nothing"}`;
-        if (agreed && online !== undefined && online >= out.replicasBefore) {
+        last = agreed
+          ? `${online ?? "?"} of ${out.replicasBefore} replicas online at ${agreed}${failingOver ? ", a sentinel still finishing the failover" : ""}`
+          : `sentinels name ${nowNamed.join(", ") || "nothing"}`;
+        if (agreed && !failingOver && online !== undefined && online >= out.replicasBefore) {
           out.healedMs = Date.now() - triggeredAt;
           out.replicasAfter = online;
           if (agreed !== out.newMaster) log(`Note: the sentinels name ${agreed} now, not ${out.newMaster}`);
           out.newMaster = agreed;
-          log(`Healed after ${out.healedMs} ms: ${last}, every answering sentinel names it`);
+          log(`Healed after ${out.healedMs} ms: ${last}, every answering sentinel names it and none is failing over`);
           break;
         }
         if (Date.now() > healBy) {
