@@ -2,3 +2,4 @@
 export * from "./spec";
 export * from "./render";
 export * from "./local";
+export * from "./ops";

@@ -46,7 +46,7 @@ export async function restoreFromRdb(cluster: LocalCluster, rdbFile: string, tim
   if (aof) fs.writeFileSync(confFile, conf.replace(/^appendonly yes$/gm, "appendonly no"));
 
   const node = cluster.nodes[masterIndex];
-  const redis = <T>(fn: Parameters<typeof withClient<T>>[3]) => withClient(node.address, node.redisPort, cluster.password(), fn);
+  const redis = <T>(fn: Parameters<typeof withClient<T>>[3]) => withClient(node.address, node.redisPort, cluster.credentials("admin"), fn);
   const persistence = async () => parseInfo(String(await redis((c) => c.info("persistence"))));
   const until = async (what: string, ok: (info: Record<string, string>) => boolean) => {
     const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import type { RedisSentinelConfig } from "../spec";
 import { checkNodes, type ClusterNodes } from "./nodes";
-import { readPasswordLines } from "./shell";
+import { cliFunctionLines, credentialLines } from "./shell";
 
 /** Where a backup goes. */
 export type BackupTarget =
@@ -76,9 +76,10 @@ export function renderBackupScript(config: RedisSentinelConfig, nodes: ClusterNo
     "",
     'fail() { echo "redis-ha-backup: $*" >&2; exit 1; }',
     "",
-    ...readPasswordLines(config),
+    ...credentialLines(config),
+    ...cliFunctionLines(config),
     "",
-    `redis() { REDISCLI_AUTH="$password" timeout 10 redis-cli --no-auth-warning --raw -h ${self} -p ${config.redis.port} "$@"; }`,
+    `redis() { redis_cli ${self} "$@"; }`,
     "field() { redis INFO \"$1\" | tr -d '\\r' | sed -n \"s/^$2://p\"; }",
     "",
     '[ "$(redis PING 2>/dev/null)" = PONG ] || fail "redis at ' + `${self}:${config.redis.port}` + ' does not answer PING"',

@@ -9,11 +9,11 @@ import { parseSpec } from "../../src/spec";
 import { processesUnder } from "./leaks";
 
 // The rendered backup script, run by bash against a real cluster on 127.0.13.11-13 (password through
-// REDIS_HA_PASSWORD_FILE, as `redis-ha local` gives it), into a local directory; the snapshot is then restored
+// REDIS_HA_SECRETS_DIR, as `redis-ha local` gives them), into a local directory; the snapshot is then restored
 // into a second, fresh cluster on 127.0.13.21-23. Every process is stopped by its PID in afterAll.
 jest.setTimeout(180_000);
 
-const config = parseSpec({ auth: { password: { source: "file", path: "/etc/redis-ha/secret/password" } } });
+const config = parseSpec({ auth: { secrets: { source: "directory", path: "/etc/redis-ha/secret" } } });
 const addresses = localAddresses(3, "127.0.13.11");
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "backup-test-"));
 const backups = path.join(root, "backups");
@@ -38,14 +38,14 @@ const backup = (index: number) => {
   return spawnSync("bash", [script], {
     encoding: "utf8",
     timeout: 60_000,
-    env: { PATH: process.env.PATH, REDIS_HA_PASSWORD_FILE: path.join(dirs.source, "password") },
+    env: { PATH: process.env.PATH, REDIS_HA_SECRETS_DIR: path.join(dirs.source, "secrets") },
   });
 };
 
 let snapshot = "";
 
 test("on a replica: BGSAVE, then a checked copy in <dir>/<master-name>/<node>/<UTC time>.rdb", async () => {
-  const password = source!.password();
+  const password = source!.credentials("admin");
   await withClient("127.0.13.11", 6379, password, async (c) => {
     const pipeline = c.pipeline();
     for (let i = 0; i < KEYS; i++) pipeline.set(`key:${i}`, `value-${i}`);
@@ -77,19 +77,20 @@ test("on the master: skips, so the fork falls on a replica", () => {
 });
 
 test("fails with a wrong password, and never prints one", () => {
-  const wrong = path.join(root, "wrong-password");
-  fs.writeFileSync(wrong, "not-the-password");
+  const wrong = path.join(root, "wrong-secrets");
+  fs.mkdirSync(wrong, { recursive: true });
+  for (const key of ["admin-password", "sentinel-password"]) fs.writeFileSync(path.join(wrong, key), "not-the-password");
   const script = path.join(root, "backup-1.sh");
-  const result = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: process.env.PATH, REDIS_HA_PASSWORD_FILE: wrong } });
+  const result = spawnSync("bash", [script], { encoding: "utf8", env: { PATH: process.env.PATH, REDIS_HA_SECRETS_DIR: wrong } });
   expect(result.status).toBe(1);
   expect(result.stderr).toBe("redis-ha-backup: redis at 127.0.13.12:6379 does not answer PING\n");
-  expect(`${result.stdout}${result.stderr}`).not.toContain(source!.password());
+  expect(`${result.stdout}${result.stderr}`).not.toContain(source!.secret("admin-password"));
 });
 
 test("restored into a fresh cluster, the keys are back on the master and on every replica, with AOF on again", async () => {
   expect(snapshot).not.toBe("");
   restored = await LocalCluster.up(config, { dir: dirs.restored, firstAddress: "127.0.13.21" });
-  const password = restored.password();
+  const password = restored.credentials("admin");
   await withClient("127.0.13.21", 6379, password, (c) => c.set("only-before-restore", "1"));
 
   const master = await restoreFromRdb(restored, snapshot);

@@ -17,7 +17,7 @@ const dir = path.join(root, "cluster");
 const notificationScript = path.join(root, "redis-ha-notify");
 const clientReconfigScript = path.join(root, "redis-ha-reconfig");
 const config = parseSpec({
-  auth: { password: { source: "env", name: "REDIS_PASSWORD" } },
+  auth: { secrets: { source: "env", prefix: "REDIS_HA_" } },
   sentinel: { notificationScript, clientReconfigScript },
 });
 
@@ -58,7 +58,7 @@ const events = (name: string) => received.filter((e) => e.kind === "notification
 const reconfigs = () => received.filter((e) => e.kind === "client-reconfig");
 
 test("the sentinels load the configs that name both scripts", async () => {
-  const master = await withClient("127.0.12.12", config.sentinel.port, cluster!.password(), async (c) =>
+  const master = await withClient("127.0.12.12", config.sentinel.port, cluster!.credentials("app"), async (c) =>
     (await c.call("SENTINEL", "MASTER", "mymaster")) as string[],
   );
   expect(master).toContain(notificationScript);

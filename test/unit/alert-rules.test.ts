@@ -16,7 +16,7 @@ import { parseSpec, type RedisSentinelConfig, type RedisSentinelSpec } from "../
 // redis_exporter 1.45 (Debian package `prometheus-redis-exporter`) scraping Redis 7.0 and Sentinel: the same
 // metric names and labels. Nothing here opens a socket.
 
-const auth = { password: { source: "env", name: "REDIS_PASSWORD" } } as const;
+const auth = { secrets: { source: "env", prefix: "REDIS_HA_" } } as const;
 const config = (spec: Partial<RedisSentinelSpec> = {}) => parseSpec({ auth, ...spec });
 
 interface Series {

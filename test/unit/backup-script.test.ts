@@ -8,11 +8,11 @@ const directory: BackupOptions = { target: { directory: "/var/backups/redis-ha" 
 
 describe("shellcheck", () => {
   test.each([
-    ["an environment variable", { source: "env", name: "REDIS_PASSWORD" }],
-    ["a file", { source: "file", path: "/run/secrets/redis-password" }],
-    ["an SSM parameter", { source: "ssm-parameter", name: "/redis-sentinel/dev/password", region: "eu-west-1" }],
-  ] as const)("passes on the backup script, to S3 and to a directory, with the password in %s", (_, password) => {
-    const config = parseSpec({ auth: { password } });
+    ["environment variables", { source: "env", prefix: "REDIS_HA_" }],
+    ["a directory", { source: "directory", path: "/run/secrets/redis-ha" }],
+    ["SSM parameters", { source: "ssm-parameters", path: "/redis-sentinel/dev", region: "eu-west-1" }],
+  ] as const)("passes on the backup script, to S3 and to a directory, with the passwords in %s", (_, secrets) => {
+    const config = parseSpec({ auth: { secrets } });
     for (const options of [s3, directory]) {
       const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], {
         input: renderBackupScript(config, { addresses }, 1, options),
@@ -25,13 +25,14 @@ describe("shellcheck", () => {
   });
 });
 
-const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
 
 test("copies to S3 under <prefix><master-name>/<node>/<UTC time>.rdb, the password only through REDISCLI_AUTH", () => {
   const text = renderBackupScript(config, { addresses }, 1, s3);
   expect(text).toContain('uri="s3://redis-ha-backups/prod/mymaster/10.0.2.11/$stamp.rdb"');
   expect(text).toContain('aws s3 cp --region eu-west-1 --only-show-errors "$work/dump.rdb" "$uri"');
-  expect(text).toContain('REDISCLI_AUTH="$password" timeout 10 redis-cli --no-auth-warning --raw -h 10.0.2.11 -p 6379 "$@"');
+  expect(text).toContain('redis() { redis_cli 10.0.2.11 "$@"; }');
+  expect(text).toContain('REDISCLI_AUTH="$redis_password" timeout 3 redis-cli --no-auth-warning --raw --user admin -h "$1" -p 6379');
   expect(text.match(/\$password/g)).toHaveLength(2); // checked non-empty, then handed to REDISCLI_AUTH
   expect(text).not.toMatch(/redis-cli[^\n]* -a /);
 });

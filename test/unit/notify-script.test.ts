@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { renderClientReconfigScript, renderNotificationScript, type NotifyOptions } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
-const config = parseSpec({ auth: { password: { source: "env", name: "REDIS_PASSWORD" } } });
+const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });
 const sns = { topicArn: "arn:aws:sns:eu-west-1:123456789012:redis-ha-events", region: "eu-west-1" };
 const url = "https://hooks.example.com/services/T000/B000/secret-token";
 
