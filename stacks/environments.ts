@@ -8,7 +8,12 @@ const backendSchema = z.discriminatedUnion(
     z.strictObject({ type: z.literal("local") }),
     z.strictObject({
       type: z.literal("s3"),
-      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+      bucket: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+          "must be an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-', such as my-terraform-state",
+        ),
       /** @default `redis-sentinel/<environment>/terraform.tfstate` */
       key: z.string().optional(),
     }),
