@@ -263,6 +263,13 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   const problems: SpecProblem[] = [];
   let config: RedisSentinelConfig | undefined;
   let placement: Ec2Placement | undefined;
+  if (props.spec !== undefined && "auth" in props.spec) {
+    problems.push({
+      path: "spec.auth",
+      value: "(hidden)",
+      message: "is set by the construct: the passwords are generated into SSM SecureStrings under parameterPath. Remove spec.auth",
+    });
+  }
   try {
     config = parseSpec({
       ...props.spec,
@@ -270,9 +277,16 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
     });
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
-    // The secret store is built from two props: name those, not the store.
-    const propOf: Record<string, string> = { "auth.secrets.path": "parameterPath", "auth.secrets.region": "region" };
-    problems.push(...e.problems.map((p) => ({ ...p, path: propOf[p.path] ?? `spec.${p.path}` })));
+    // The secret store is built from two props, neither of them a secret: name those, with their values.
+    const fromProps: Record<string, SpecProblem> = {
+      "auth.secrets.path": {
+        path: "parameterPath",
+        value: JSON.stringify(parameterPath),
+        message: `must be an SSM parameter path without a trailing slash, such as /redis-sentinel/prod${props.parameterPath === undefined ? "; the default, /redis-sentinel/<construct id>, is not one for this id: give parameterPath" : ""}`,
+      },
+      "auth.secrets.region": { path: "region", value: JSON.stringify(props.region), message: "must be an AWS region, such as eu-west-1" },
+    };
+    problems.push(...e.problems.map((p) => fromProps[p.path] ?? { ...p, path: `spec.${p.path}` }));
   }
   const { spec: _spec, region: _region, parameterPath: _path, ...placementInput } = props;
   try {

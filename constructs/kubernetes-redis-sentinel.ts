@@ -20,6 +20,7 @@ import {
   SpecError,
   type RedisSentinelConfig,
   type RedisSentinelSpec,
+  type SpecProblem,
 } from "../src";
 
 /** Redis image: Debian-based, with bash, redis-cli and redis-sentinel; runs as user redis (999). */
@@ -191,7 +192,7 @@ export class KubernetesRedisSentinel extends Construct {
         {
           path: "allowFrom",
           value: "{}",
-          message: "names no pods: give a podSelector and/or a namespaceSelector (an empty peer would admit every pod)",
+          message: EMPTY_PEER,
         },
       ]);
     }
@@ -398,42 +399,95 @@ function quantityBytes(quantity: string): number | undefined {
   return Number(match[1]) * units[match[2] ?? ""];
 }
 
+/** The props a KubernetesRedisSentinel reads: any other key is a typo. */
+const PROP_NAMES: ReadonlySet<string> = new Set<keyof KubernetesRedisSentinelProps>([
+  "namespace", "name", "spec", "passwordSecret", "generatePasswords", "tlsSecret", "image", "storageSize",
+  "storageClassName", "resources", "clients", "clusterDomain", "sentinels",
+]);
+const EMPTY_PEER = "names no pods: give a podSelector and/or a namespaceSelector (an empty peer would admit every pod)";
+// The StatefulSets, Services and pod host names are built from these (`<name>-sentinel-headless` within 63).
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const WORKLOAD_NAME = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
+const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The props and the spec, validated together: one error lists every problem, before anything joins the tree. */
 function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
-  let config: RedisSentinelConfig;
+  const problems: SpecProblem[] = [];
+  const add = (path: string, value: unknown, message: string) =>
+    problems.push({ path, value: value === undefined ? "(missing)" : JSON.stringify(value), message });
+  const unknown = Object.keys(props).filter((key) => !PROP_NAMES.has(key));
+  if (unknown.length > 0) {
+    problems.push({
+      path: unknown.join(", "),
+      value: "(present)",
+      message: `unknown prop${unknown.length === 1 ? "" : "s"}. Check the spelling; the props are listed on KubernetesRedisSentinelProps`,
+    });
+  }
+  if (typeof props.namespace !== "string" || !DNS_LABEL.test(props.namespace)) {
+    add("namespace", props.namespace, "must be a namespace name: up to 63 lower-case letters, digits and '-', such as spoke");
+  }
+  if (props.name !== undefined && (typeof props.name !== "string" || !WORKLOAD_NAME.test(props.name))) {
+    add("name", props.name, "must be up to 40 lower-case letters, digits and '-', starting with a letter, such as redis");
+  }
+  if (props.clusterDomain !== undefined && (typeof props.clusterDomain !== "string" || !DNS_NAME.test(props.clusterDomain))) {
+    add("clusterDomain", props.clusterDomain, "must be a DNS domain such as cluster.local");
+  }
+  if (props.sentinels !== undefined && props.sentinels !== "sidecar" && props.sentinels !== "separate") {
+    add("sentinels", props.sentinels, 'must be "sidecar" or "separate"');
+  }
+  (props.clients ?? []).forEach((peer, i) => {
+    if (!peer?.podSelector && !peer?.namespaceSelector) add(`clients[${i}]`, peer, EMPTY_PEER);
+  });
+  const spec: Record<string, unknown> = { ...props.spec };
+  if ("auth" in spec) {
+    problems.push({
+      path: "spec.auth",
+      value: "(hidden)",
+      message: "is set by the construct: the passwords come from the Secret named in passwordSecret. Remove spec.auth",
+    });
+  }
+  const tls = props.spec?.tls;
+  if (tls?.certificates !== undefined) {
+    add(
+      "spec.tls.certificates",
+      tls.certificates,
+      "is set by the construct from tlsSecret: remove it, and name the Secret holding tls.crt, tls.key and ca.crt in tlsSecret",
+    );
+  }
+  const { certificates: _given, ...ownTls } = tls ?? {};
+  const certificates = props.tlsSecret ? { certificates: { source: "directory", path: POD_PATHS.tls } as const } : {};
+  let config: RedisSentinelConfig | undefined;
   try {
-    if (props.spec?.tls?.certificates !== undefined) {
-      throw new SpecError([
-        {
-          path: "spec.tls.certificates",
-          value: JSON.stringify(props.spec.tls.certificates),
-          message: "is set by the construct from tlsSecret: remove it, and name the Secret holding tls.crt, tls.key and ca.crt in tlsSecret",
-        },
-      ]);
-    }
-    const tls = props.spec?.tls;
-    const certificates = props.tlsSecret ? { certificates: { source: "directory", path: POD_PATHS.tls } as const } : {};
     config = parseSpec({
-      ...props.spec,
-      ...(tls || props.tlsSecret ? { tls: { ...tls, ...certificates } } : {}),
+      ...spec,
+      ...(tls || props.tlsSecret ? { tls: { ...ownTls, ...certificates } } : {}),
       auth: { secrets: { source: "directory", path: POD_PATHS.secret } },
     });
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
-    // The certificates and the secret store come from props: name those.
-    const propOf: Record<string, string> = { "tls.certificates": "tlsSecret" };
-    throw new SpecError(e.problems.map((p) => ({ ...p, path: propOf[p.path] ?? `spec.${p.path}` })));
+    // The certificates come from tlsSecret: name that prop, with its value.
+    for (const p of e.problems) {
+      if (p.path === "tls.certificates" && p.value === "(missing)") {
+        add("tlsSecret", undefined, "is required with TLS: name the Secret holding tls.crt, tls.key and ca.crt, such as a cert-manager Certificate's Secret");
+      } else if (p.path === "tls.certificates") {
+        add("tlsSecret", props.tlsSecret, "is only read with TLS: set spec.tls.enabled to true, or remove tlsSecret");
+      } else {
+        problems.push({ ...p, path: `spec.${p.path}` });
+      }
+    }
   }
-  const limit = props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT;
-  const limitBytes = quantityBytes(limit);
-  const maxmemory = parseSize(config.redis.memory.maxmemory) ?? 0;
-  if (limitBytes !== undefined && maxmemory > MAXMEMORY_SHARE_OF_LIMIT * limitBytes) {
-    throw new SpecError([
-      {
-        path: "spec.redis.memory.maxmemory",
-        value: JSON.stringify(config.redis.memory.maxmemory),
-        message: `is above ${MAXMEMORY_SHARE_OF_LIMIT * 100}% of the Redis container's memory limit (${limit}): the pod would be killed before Redis evicts. Lower maxmemory, or raise resources.limits.memory`,
-      },
-    ]);
+  if (config) {
+    const limit = props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT;
+    const limitBytes = quantityBytes(limit);
+    const maxmemory = parseSize(config.redis.memory.maxmemory) ?? 0;
+    if (limitBytes !== undefined && maxmemory > MAXMEMORY_SHARE_OF_LIMIT * limitBytes) {
+      add(
+        "spec.redis.memory.maxmemory",
+        config.redis.memory.maxmemory,
+        `is above ${MAXMEMORY_SHARE_OF_LIMIT * 100}% of the Redis container's memory limit (${limit}): the pod would be killed before Redis evicts. Lower maxmemory, or raise resources.limits.memory`,
+      );
+    }
   }
+  if (problems.length > 0 || !config) throw new SpecError(problems);
   return config;
 }

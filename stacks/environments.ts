@@ -8,7 +8,12 @@ const backendSchema = z.discriminatedUnion(
     z.strictObject({ type: z.literal("local") }),
     z.strictObject({
       type: z.literal("s3"),
-      bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+      bucket: z
+        .string()
+        .regex(
+          /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+          "must be an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-', such as my-terraform-state",
+        ),
       /** @default `redis-sentinel/<environment>/terraform.tfstate` */
       key: z.string().optional(),
     }),
@@ -21,7 +26,7 @@ export const environmentSchema = z.strictObject({
   /** Short name; the stack is `redis-sentinel-<name>`. */
   name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "use lower-case letters, digits and '-', such as prod"),
   /** AWS region. */
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1"),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region, such as eu-west-1"),
   backend: backendSchema,
   /** Props of the `Ec2RedisSentinel` construct except the region: network, clients, sizes and the cluster spec. */
   cluster: z.custom<Omit<Ec2RedisSentinelProps, "region">>((v) => typeof v === "object" && v !== null, "must be an object"),

@@ -32,12 +32,13 @@ export class KubernetesRedisSentinelStack extends TerraformStack {
 
   constructor(scope: Construct, id: string, environment: KubernetesEnvironment) {
     super(scope, id);
+    // The cluster first: bad props fail before the stack holds a backend or a provider.
+    const c = (this.cluster = new KubernetesRedisSentinel(this, "redis-sentinel", environment.cluster));
     new LocalBackend(this, { path: `terraform.${id}.tfstate` });
     new KubernetesProvider(this, "kubernetes", {
       configPath: environment.kubeconfig.path,
       configContext: environment.kubeconfig.context,
     });
-    const c = (this.cluster = new KubernetesRedisSentinel(this, "redis-sentinel", environment.cluster));
     new TerraformOutput(this, "sentinel_service", { value: c.sentinelEndpoint, description: "Ask it for the master" });
     new TerraformOutput(this, "sentinel_master_name", { value: c.masterName });
     new TerraformOutput(this, "password_secret", { value: c.passwordSecretName, description: "Secret holding the passwords" });

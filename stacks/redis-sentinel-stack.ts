@@ -21,6 +21,18 @@ export class RedisSentinelStack extends TerraformStack {
     if (!parsed.success) throw new SpecError(toProblems(parsed.error.issues, where));
     const environment = parsed.data;
 
+    // The cluster first: a bad cluster fails before the stack holds a backend or a provider.
+    try {
+      this.cluster = new Ec2RedisSentinel(this, "redis-sentinel", {
+        parameterPath: `/redis-sentinel/${environment.name}`,
+        ...environment.cluster,
+        region: environment.region,
+      });
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e;
+      throw new SpecError(e.problems.map((p) => ({ ...p, path: `${where}cluster.${p.path}` })));
+    }
+
     if (environment.backend.type === "s3") {
       new S3Backend(this, {
         bucket: environment.backend.bucket,
@@ -38,17 +50,6 @@ export class RedisSentinelStack extends TerraformStack {
       region: environment.region,
       defaultTags: [{ tags: { "managed-by": "cdktf-redis-sentinel", environment: environment.name } }],
     });
-
-    try {
-      this.cluster = new Ec2RedisSentinel(this, "redis-sentinel", {
-        parameterPath: `/redis-sentinel/${environment.name}`,
-        ...environment.cluster,
-        region: environment.region,
-      });
-    } catch (e) {
-      if (!(e instanceof SpecError)) throw e;
-      throw new SpecError(e.problems.map((p) => ({ ...p, path: `${where}cluster.${p.path}` })));
-    }
 
     const c = this.cluster;
     new TerraformOutput(this, "sentinel_endpoints", { value: c.sentinelEndpoints });

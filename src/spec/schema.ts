@@ -34,7 +34,7 @@ const ssmPath = (field: string) =>
   z
     .string()
     .regex(/^\/[A-Za-z0-9_.\-/]{1,900}[A-Za-z0-9_.-]$/, `${field} must be an SSM parameter path without a trailing slash, such as /redis-sentinel/prod`);
-const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1");
+const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region, such as eu-west-1");
 
 /**
  * Where a cluster's secrets live: one place holding one entry per secret, named by `secretKeys` (such as

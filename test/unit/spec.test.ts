@@ -331,7 +331,7 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
           value: "(hidden)",
           message: "auth.secrets.path must be an SSM parameter path without a trailing slash, such as /redis-sentinel/prod",
         },
-        { path: "auth.secrets.region", value: "(hidden)", message: "an AWS region such as eu-west-1" },
+        { path: "auth.secrets.region", value: "(hidden)", message: "must be an AWS region, such as eu-west-1" },
       ],
     ],
     [

@@ -1,0 +1,668 @@
+// The catalogue of rejected inputs (issue #5, item 5): each bad configuration goes through the real constructs or
+// the real stacks, and must fail with a SpecError naming the field path as the user wrote it, the value as shown,
+// and the fix, before any construct joins the tree. Many inputs here are ones TypeScript would refuse: they stand
+// for configs built in JavaScript or loaded from files, which only the runtime checks see.
+import { Testing, TerraformStack } from "cdktf";
+import type { App } from "cdktf";
+import { Ec2RedisSentinel, type Ec2RedisSentinelProps } from "../../constructs/ec2-redis-sentinel";
+import { KubernetesRedisSentinel, type KubernetesRedisSentinelProps } from "../../constructs/kubernetes-redis-sentinel";
+import { SpecError, type SpecProblem } from "../../src";
+import { buildApp } from "../../stacks/app";
+import { ENVIRONMENTS, type Environment } from "../../stacks/environments";
+import { KUBERNETES_ENVIRONMENTS, type KubernetesEnvironment } from "../../stacks/kubernetes-stack";
+
+const ec2: Ec2RedisSentinelProps = {
+  region: "eu-west-1",
+  vpcId: "vpc-0123456789abcdef0",
+  nodes: [
+    { subnetId: "subnet-a", availabilityZone: "eu-west-1a", subnetCidr: "10.20.1.0/24" },
+    { subnetId: "subnet-b", availabilityZone: "eu-west-1b", subnetCidr: "10.20.2.0/24" },
+    { subnetId: "subnet-c", availabilityZone: "eu-west-1c", subnetCidr: "10.20.3.0/24" },
+  ],
+  clientCidrs: ["10.20.100.0/24"],
+  parameterPath: "/redis-sentinel/test",
+};
+const [nodeA, nodeB, nodeC] = ec2.nodes;
+const fiveNodes = [...ec2.nodes, nodeA, nodeB];
+const ssmCertificates = { source: "ssm-parameters", path: "/redis-sentinel/test/tls", region: "eu-west-1" } as const;
+
+const k8s = { namespace: "spoke", passwordSecret: "redis-passwords" } as const;
+// Within 75% of the default 1Gi memory limit.
+const k8sMemory = { memory: { maxmemory: "512mb" } } as const;
+
+const dev = ENVIRONMENTS[0];
+const k8sDev = KUBERNETES_ENVIRONMENTS[0];
+
+/** One bad configuration, given to one of the constructs or to buildApp as one environment. */
+type Target =
+  | { readonly ec2: Record<string, unknown> }
+  | { readonly kubernetes: Record<string, unknown> }
+  | { readonly environment: Record<string, unknown> }
+  | { readonly kubernetesEnvironment: Record<string, unknown> };
+interface Case {
+  readonly name: string;
+  readonly target: Target;
+  readonly problems: readonly SpecProblem[];
+}
+
+const problem = (path: string, value: string, message: string): SpecProblem => ({ path, value, message });
+
+const UNKNOWN_FIELD = "unknown field. Check the spelling; the fields are listed in the README's spec reference";
+const OPEN_TO_THE_WORLD =
+  "opens Redis and Sentinel to every address on the internet. Name the CIDRs of the clients, such as the application subnets";
+const RESERVED_NAME =
+  "is kept for the cluster's own users (default, admin, replication, sentinel). Choose another name, such as app";
+const PERMISSIONS_ONLY =
+  'must list permissions only (such as "~* &* +@all -@admin -@dangerous +info"): passwords come from auth.secrets, and on/off/nopass are set by the cluster';
+const NOT_A_SECRET_STORE =
+  'a literal secret is not accepted: the spec says where secrets live. Use { source: "env", prefix: "REDIS_HA_" }, { source: "directory", path: "/run/secrets/redis-ha" } or { source: "ssm-parameters", path: "/redis-sentinel/prod", region: "eu-west-1" }';
+const USE_3_5_OR_7 = "Use 3, 5 or 7";
+const MAXMEMORY_ABOVE_LIMIT = (limit: string) =>
+  `is above 75% of the Redis container's memory limit (${limit}): the pod would be killed before Redis evicts. Lower maxmemory, or raise resources.limits.memory`;
+
+const cases: Case[] = [
+  // Topology
+  {
+    name: "an even node count",
+    target: { ec2: { ...ec2, spec: { topology: { nodeCount: 4 } } } },
+    problems: [problem("spec.topology.nodeCount", "4", `must be odd, so that the sentinels always form a majority. ${USE_3_5_OR_7}`)],
+  },
+  {
+    name: "a single node",
+    target: { ec2: { ...ec2, nodes: [nodeA], spec: { topology: { nodeCount: 1 } } } },
+    problems: [
+      problem(
+        "spec.topology.nodeCount",
+        "1",
+        `a Sentinel cluster needs at least 3 nodes so that a majority survives one failure. ${USE_3_5_OR_7}`,
+      ),
+    ],
+  },
+  {
+    name: "more nodes than supported",
+    target: { kubernetes: { ...k8s, spec: { topology: { nodeCount: 11 }, redis: k8sMemory } } },
+    problems: [problem("spec.topology.nodeCount", "11", `at most 9 nodes are supported. ${USE_3_5_OR_7}`)],
+  },
+  {
+    name: "a node count that is not a number",
+    target: { ec2: { ...ec2, spec: { topology: { nodeCount: "3" } } } },
+    problems: [problem("spec.topology.nodeCount", '"3"', "nodeCount must be a whole number")],
+  },
+  {
+    name: "an initial master beyond the last node",
+    target: { ec2: { ...ec2, spec: { topology: { initialMaster: 3 } } } },
+    problems: [problem("spec.topology.initialMaster", "3", "must be a node index from 0 to 2")],
+  },
+  {
+    name: "every replica at priority 0",
+    target: { ec2: { ...ec2, spec: { topology: { replicaPriority: [100, 0, 0] } } } },
+    problems: [
+      problem(
+        "spec.topology.replicaPriority",
+        "[100,0,0]",
+        "every replica has priority 0, so no failover can ever happen. Give at least one replica a priority above 0 (100 is the default)",
+      ),
+    ],
+  },
+  {
+    name: "a priority list shorter than the nodes",
+    target: { kubernetes: { ...k8s, spec: { topology: { replicaPriority: [100, 100] }, redis: k8sMemory } } },
+    problems: [problem("spec.topology.replicaPriority", "[100,100]", "must have one entry per node: 3 entries")],
+  },
+  {
+    name: "a placement with fewer nodes than the topology",
+    target: { ec2: { ...ec2, nodes: [nodeA, nodeB] } },
+    problems: [problem("nodes", '"2 nodes"', "must hold one entry per node: 3 (spec.topology.nodeCount)")],
+  },
+
+  // Quorum
+  {
+    name: "a quorum below a majority",
+    target: { ec2: { ...ec2, nodes: fiveNodes, spec: { topology: { nodeCount: 5 }, sentinel: { quorum: 2 } } } },
+    problems: [
+      problem(
+        "spec.sentinel.quorum",
+        "2",
+        "is less than a majority of 5 sentinels, so a minority could start a failover. Use 3 to 5",
+      ),
+    ],
+  },
+  {
+    name: "a quorum above the node count",
+    target: { ec2: { ...ec2, spec: { sentinel: { quorum: 4 } } } },
+    problems: [problem("spec.sentinel.quorum", "4", "is more than the 3 sentinels that exist. Use 2 to 3")],
+  },
+  {
+    name: "a quorum of 0",
+    target: { kubernetes: { ...k8s, spec: { sentinel: { quorum: 0 }, redis: k8sMemory } } },
+    problems: [problem("spec.sentinel.quorum", "0", "must be at least 1: a majority of the sentinels")],
+  },
+
+  // Timings
+  {
+    name: "a failover timeout no longer than down-after",
+    target: { ec2: { ...ec2, spec: { sentinel: { downAfterMilliseconds: 5000, failoverTimeout: 5000 } } } },
+    problems: [
+      problem(
+        "spec.sentinel.failoverTimeout",
+        "5000",
+        "must be greater than sentinel.downAfterMilliseconds (5000). Use at least twice it, such as 10000",
+      ),
+    ],
+  },
+  {
+    name: "a down-after too small to tell a slow node from a dead one",
+    target: { ec2: { ...ec2, spec: { sentinel: { downAfterMilliseconds: 50 } } } },
+    problems: [problem("spec.sentinel.downAfterMilliseconds", "50", "must be at least 100 ms; 5000 is the usual value")],
+  },
+  {
+    name: "a replication timeout no longer than the ping period",
+    target: {
+      kubernetes: { ...k8s, spec: { redis: { ...k8sMemory, replication: { pingReplicaPeriod: 10, timeout: 10 } } } },
+    },
+    problems: [
+      problem(
+        "spec.redis.replication.timeout",
+        "10",
+        "must be greater than redis.replication.pingReplicaPeriod (10), or replicas time out between pings",
+      ),
+    ],
+  },
+
+  // Ports
+  {
+    name: "the sentinel port on the Redis port",
+    target: { ec2: { ...ec2, spec: { sentinel: { port: 6379 } } } },
+    problems: [problem("spec.sentinel.port", "6379", "must differ from redis.port (6379). 26379 is the usual value")],
+  },
+  {
+    name: "a port out of range",
+    target: { ec2: { ...ec2, spec: { redis: { port: 70000 } } } },
+    problems: [problem("spec.redis.port", "70000", "port must be a TCP port from 1 to 65535")],
+  },
+  {
+    name: "a plain-text port on a TLS port",
+    target: { ec2: { ...ec2, spec: { tls: { enabled: true, certificates: ssmCertificates, plaintextPort: 26379 } } } },
+    problems: [
+      problem(
+        "spec.tls.plaintextPort",
+        "26379",
+        "must differ from redis.port (6379) and sentinel.port (26379), which carry TLS. Use another port, such as 7379",
+      ),
+    ],
+  },
+  {
+    name: "a plain-text port without TLS",
+    target: { kubernetes: { ...k8s, spec: { tls: { plaintextPort: 7379 }, redis: k8sMemory } } },
+    problems: [
+      problem("spec.tls.plaintextPort", "7379", "is only read with TLS: without it, redis.port is plain text already. Remove it"),
+    ],
+  },
+
+  // Addresses and CIDRs
+  {
+    name: "an address outside its subnet",
+    target: { ec2: { ...ec2, nodes: [nodeA, { ...nodeB, privateIp: "10.20.9.10" }, nodeC] } },
+    problems: [problem("nodes[1].privateIp", '"10.20.9.10"', "is outside its subnet 10.20.2.0/24")],
+  },
+  {
+    name: "an address AWS reserves",
+    target: { ec2: { ...ec2, nodes: [nodeA, { ...nodeB, privateIp: "10.20.2.1" }, nodeC] } },
+    problems: [
+      problem("nodes[1].privateIp", '"10.20.2.1"', "is reserved by AWS in 10.20.2.0/24 (the first four addresses and the last)"),
+    ],
+  },
+  {
+    name: "two nodes on one address",
+    target: {
+      ec2: { ...ec2, nodes: [nodeA, { ...nodeB, subnetCidr: "10.20.1.0/24", privateIp: "10.20.1.10" }, nodeC] },
+    },
+    problems: [
+      problem("nodes[1].privateIp", '"10.20.1.10"', "is also the address of node 0: every node needs its own address"),
+    ],
+  },
+  {
+    name: "a majority of the nodes in one availability zone",
+    target: { ec2: { ...ec2, nodes: [nodeA, { ...nodeB, availabilityZone: "eu-west-1a" }, nodeC] } },
+    problems: [
+      problem(
+        "nodes[1].availabilityZone",
+        '"eu-west-1a"',
+        "nodes 0, 1 share eu-west-1a, a majority of 3: losing that zone loses the quorum. Spread the nodes over more zones, or set spreadAcrossAvailabilityZones: false",
+      ),
+    ],
+  },
+  {
+    name: "clients from 0.0.0.0/0",
+    target: { ec2: { ...ec2, clientCidrs: ["10.20.100.0/24", "0.0.0.0/0"] } },
+    problems: [problem("clientCidrs[1]", '"0.0.0.0/0"', OPEN_TO_THE_WORLD)],
+  },
+  {
+    name: "clients from ::/0",
+    target: { ec2: { ...ec2, clientCidrs: ["::/0"] } },
+    problems: [problem("clientCidrs[0]", '"::/0"', OPEN_TO_THE_WORLD)],
+  },
+  {
+    name: "a malformed client CIDR",
+    target: { ec2: { ...ec2, clientCidrs: ["10.20.100.0/33"] } },
+    problems: [problem("clientCidrs[0]", '"10.20.100.0/33"', 'must be a CIDR such as "10.0.0.0/16"')],
+  },
+  {
+    name: "a client CIDR without its mask",
+    target: { ec2: { ...ec2, clientCidrs: ["10.20.100.7"] } },
+    problems: [problem("clientCidrs[0]", '"10.20.100.7"', 'the CIDR mask is missing. Did you mean "10.20.100.7/32"?')],
+  },
+  {
+    name: "a client CIDR with host bits set",
+    target: { ec2: { ...ec2, clientCidrs: ["10.20.100.7/24"] } },
+    problems: [problem("clientCidrs[0]", '"10.20.100.7/24"', 'has host bits set. Did you mean "10.20.100.0/24"?')],
+  },
+  {
+    name: "a client security group that is not an id",
+    target: { ec2: { ...ec2, clientSecurityGroupIds: ["default"] } },
+    problems: [problem("clientSecurityGroupIds[0]", '"default"', "must be a security group id such as sg-0abc1234")],
+  },
+  {
+    name: "Redis bound to every interface",
+    target: { ec2: { ...ec2, spec: { redis: { extraBindAddresses: ["0.0.0.0"] } } } },
+    problems: [
+      problem(
+        "spec.redis.extraBindAddresses[0]",
+        '"0.0.0.0"',
+        "binding every interface exposes Redis wherever the node has an address. The node's own address is always bound; list only extra addresses, such as 127.0.0.1",
+      ),
+    ],
+  },
+  {
+    name: "a Kubernetes client peer that selects every pod",
+    target: { kubernetes: { ...k8s, spec: { redis: k8sMemory }, clients: [{ podSelector: { app: "spoke" } }, {}] } },
+    problems: [
+      problem(
+        "clients[1]",
+        "{}",
+        "names no pods: give a podSelector and/or a namespaceSelector (an empty peer would admit every pod)",
+      ),
+    ],
+  },
+
+  // Sizes
+  {
+    name: "a maxmemory that is not a size",
+    target: { ec2: { ...ec2, spec: { redis: { memory: { maxmemory: "lots" } } } } },
+    problems: [problem("spec.redis.memory.maxmemory", '"lots"', 'must be a size string above zero such as "512mb" or "2gb"')],
+  },
+  {
+    name: "a maxmemory above 75% of the default Kubernetes memory limit",
+    target: { kubernetes: { ...k8s, spec: { redis: { memory: { maxmemory: "800mb" } } } } },
+    problems: [problem("spec.redis.memory.maxmemory", '"800mb"', MAXMEMORY_ABOVE_LIMIT("1Gi"))],
+  },
+  {
+    name: "a maxmemory above 75% of a given Kubernetes memory limit",
+    target: { kubernetes: { ...k8s, spec: { redis: k8sMemory }, resources: { limits: { memory: "512Mi" } } } },
+    problems: [problem("spec.redis.memory.maxmemory", '"512mb"', MAXMEMORY_ABOVE_LIMIT("512Mi"))],
+  },
+  {
+    name: "a root volume below 8 GiB",
+    target: { ec2: { ...ec2, rootVolumeGiB: 4 } },
+    problems: [problem("rootVolumeGiB", "4", "must be at least 8 GiB")],
+  },
+
+  // Names
+  {
+    name: "a master name with a space",
+    target: { ec2: { ...ec2, spec: { topology: { masterName: "spoke redis" } } } },
+    problems: [
+      problem("spec.topology.masterName", '"spoke redis"', "use 1 to 64 letters, digits, '.', '_' or '-', such as spoke-redis"),
+    ],
+  },
+  {
+    name: "an ACL user name in capitals",
+    target: { kubernetes: { ...k8s, spec: { acl: { users: [{ name: "Spoke" }] }, redis: k8sMemory } } },
+    problems: [
+      problem(
+        "spec.acl.users[0].name",
+        '"Spoke"',
+        "use 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter, such as spoke",
+      ),
+    ],
+  },
+  {
+    name: "an ACL user named admin",
+    target: { ec2: { ...ec2, spec: { acl: { users: [{ name: "admin" }] } } } },
+    problems: [problem("spec.acl.users[0].name", '"admin"', RESERVED_NAME)],
+  },
+  {
+    name: "an ACL user named default",
+    target: { kubernetes: { ...k8s, spec: { acl: { users: [{ name: "app" }, { name: "default" }] }, redis: k8sMemory } } },
+    problems: [problem("spec.acl.users[1].name", '"default"', RESERVED_NAME)],
+  },
+  {
+    name: "two ACL users of one name",
+    target: { ec2: { ...ec2, spec: { acl: { users: [{ name: "spoke" }, { name: "spoke" }] } } } },
+    problems: [problem("spec.acl.users[1].name", '"spoke"', "is already the name of another user. Give each user its own name")],
+  },
+  {
+    name: "a namespace that is not a Kubernetes name",
+    target: { kubernetes: { ...k8s, namespace: "Spoke NS", spec: { redis: k8sMemory } } },
+    problems: [
+      problem("namespace", '"Spoke NS"', "must be a namespace name: up to 63 lower-case letters, digits and '-', such as spoke"),
+    ],
+  },
+  {
+    name: "a StatefulSet name with an underscore",
+    target: { kubernetes: { ...k8s, name: "redis_1", spec: { redis: k8sMemory } } },
+    problems: [
+      problem("name", '"redis_1"', "must be up to 40 lower-case letters, digits and '-', starting with a letter, such as redis"),
+    ],
+  },
+
+  // ACL
+  {
+    name: "ACL rules holding a password",
+    target: { ec2: { ...ec2, spec: { acl: { users: [{ name: "spoke", rules: "~* +@all >secret" }] } } } },
+    problems: [problem("spec.acl.users[0].rules", '"~* +@all >secret"', PERMISSIONS_ONLY)],
+  },
+  {
+    name: "ACL rules turning the user on without a password",
+    target: {
+      kubernetes: { ...k8s, spec: { acl: { users: [{ name: "spoke", rules: "on nopass ~* +@all" }] }, redis: k8sMemory } },
+    },
+    problems: [problem("spec.acl.users[0].rules", '"on nopass ~* +@all"', PERMISSIONS_ONLY)],
+  },
+  {
+    name: "ACL users with ACL mode off",
+    target: { ec2: { ...ec2, spec: { acl: { enabled: false, users: [{ name: "spoke" }] } } } },
+    problems: [problem("spec.acl.users", '["spoke"]', "are only read in ACL mode: remove acl.users, or set acl.enabled to true")],
+  },
+  {
+    name: "ACL without users",
+    target: { ec2: { ...ec2, spec: { acl: { users: [] } } } },
+    problems: [
+      problem(
+        "spec.acl.users",
+        "[]",
+        'ACL mode needs at least one application user, or no client can log in. Add { name: "app" }, or leave acl.users out for that default',
+      ),
+    ],
+  },
+
+  // TLS
+  {
+    name: "TLS on EC2 without certificates",
+    target: { ec2: { ...ec2, spec: { tls: { enabled: true } } } },
+    problems: [
+      problem(
+        "spec.tls.certificates",
+        "(missing)",
+        'is required with TLS: say where tls.crt, tls.key and ca.crt live, such as { source: "directory", path: "/etc/redis-ha/tls" }',
+      ),
+    ],
+  },
+  {
+    name: "TLS on Kubernetes without a TLS Secret",
+    target: { kubernetes: { ...k8s, spec: { tls: { enabled: true }, redis: k8sMemory } } },
+    problems: [
+      problem(
+        "tlsSecret",
+        "(missing)",
+        "is required with TLS: name the Secret holding tls.crt, tls.key and ca.crt, such as a cert-manager Certificate's Secret",
+      ),
+    ],
+  },
+  {
+    name: "certificates in the spec on Kubernetes, where the construct sets them",
+    target: {
+      kubernetes: {
+        ...k8s,
+        tlsSecret: "redis-tls",
+        spec: { tls: { enabled: true, certificates: { source: "directory", path: "/etc/tls" } }, redis: k8sMemory },
+      },
+    },
+    problems: [
+      problem(
+        "spec.tls.certificates",
+        '{"source":"directory","path":"/etc/tls"}',
+        "is set by the construct from tlsSecret: remove it, and name the Secret holding tls.crt, tls.key and ca.crt in tlsSecret",
+      ),
+    ],
+  },
+  {
+    name: "certificates without TLS",
+    target: { ec2: { ...ec2, spec: { tls: { certificates: ssmCertificates } } } },
+    problems: [
+      problem(
+        "spec.tls.certificates",
+        '{"source":"ssm-parameters","path":"/redis-sentinel/test/t...',
+        "is only read with TLS: set tls.enabled to true, or remove tls.certificates",
+      ),
+    ],
+  },
+  {
+    name: "a TLS Secret without TLS",
+    target: { kubernetes: { ...k8s, tlsSecret: "redis-tls", spec: { redis: k8sMemory } } },
+    problems: [problem("tlsSecret", '"redis-tls"', "is only read with TLS: set spec.tls.enabled to true, or remove tlsSecret")],
+  },
+
+  // Unknown keys, at several levels
+  {
+    name: "a typo at the top of the spec",
+    target: { ec2: { ...ec2, spec: { sentinels: { quorum: 2 } } } },
+    problems: [problem("spec.sentinels", "(present)", UNKNOWN_FIELD)],
+  },
+  {
+    name: "a typo deep in the spec",
+    target: { kubernetes: { ...k8s, spec: { redis: { ...k8sMemory, persistance: { appendOnly: false } } } } },
+    problems: [problem("spec.redis.persistance", "(present)", UNKNOWN_FIELD)],
+  },
+  {
+    name: "a typo in a node",
+    target: { ec2: { ...ec2, nodes: [nodeA, { ...nodeB, privateIP: "10.20.2.10" }, nodeC] } },
+    problems: [problem("nodes[1].privateIP", "(present)", UNKNOWN_FIELD)],
+  },
+  {
+    name: "a typo in the EC2 props",
+    target: { ec2: { ...ec2, clientCIDRs: ["10.20.100.0/24"] } },
+    problems: [problem("clientCIDRs", "(present)", UNKNOWN_FIELD)],
+  },
+  {
+    name: "a typo in the Kubernetes props",
+    target: { kubernetes: { ...k8s, tlsSecrets: "redis-tls", spec: { redis: k8sMemory } } },
+    problems: [
+      problem("tlsSecrets", "(present)", "unknown prop. Check the spelling; the props are listed on KubernetesRedisSentinelProps"),
+    ],
+  },
+  {
+    name: "a Kubernetes sentinel layout that does not exist",
+    target: { kubernetes: { ...k8s, sentinels: "sidecars", spec: { redis: k8sMemory } } },
+    problems: [problem("sentinels", '"sidecars"', 'must be "sidecar" or "separate"')],
+  },
+
+  // Literal secrets where a store is expected
+  {
+    name: "a password in the EC2 spec",
+    target: { ec2: { ...ec2, spec: { auth: { password: "hunter2" } } } },
+    problems: [
+      problem(
+        "spec.auth",
+        "(hidden)",
+        "is set by the construct: the passwords are generated into SSM SecureStrings under parameterPath. Remove spec.auth",
+      ),
+    ],
+  },
+  {
+    name: "a password in the Kubernetes spec",
+    target: { kubernetes: { ...k8s, spec: { auth: { secrets: "hunter2" }, redis: k8sMemory } } },
+    problems: [
+      problem(
+        "spec.auth",
+        "(hidden)",
+        "is set by the construct: the passwords come from the Secret named in passwordSecret. Remove spec.auth",
+      ),
+    ],
+  },
+  {
+    name: "a certificate pasted where its store belongs",
+    target: { ec2: { ...ec2, spec: { tls: { enabled: true, certificates: "-----BEGIN CERTIFICATE-----" } } } },
+    problems: [problem("spec.tls.certificates", '"-----BEGIN CERTIFICATE-----"', NOT_A_SECRET_STORE)],
+  },
+
+  // SSM and regions
+  {
+    name: "a relative SSM parameter path with a trailing slash",
+    target: { ec2: { ...ec2, parameterPath: "redis/prod/" } },
+    problems: [
+      problem("parameterPath", '"redis/prod/"', "must be an SSM parameter path without a trailing slash, such as /redis-sentinel/prod"),
+    ],
+  },
+  {
+    name: "a region that is not an AWS region",
+    target: { ec2: { ...ec2, region: "Ireland" } },
+    problems: [problem("region", '"Ireland"', "must be an AWS region, such as eu-west-1")],
+  },
+  {
+    name: "a certificate store in a malformed region",
+    target: { ec2: { ...ec2, spec: { tls: { enabled: true, certificates: { ...ssmCertificates, region: "eu-west" } } } } },
+    problems: [problem("spec.tls.certificates.region", '"eu-west"', "must be an AWS region, such as eu-west-1")],
+  },
+
+  // Several problems at once: one error lists them all, spec and placement together
+  {
+    name: "two nodes, a weak quorum and an open CIDR together",
+    target: {
+      ec2: {
+        ...ec2,
+        nodes: [nodeA, nodeB],
+        clientCidrs: ["0.0.0.0/0"],
+        spec: { topology: { nodeCount: 2 }, sentinel: { quorum: 1 }, redis: { port: 0 } },
+      },
+    },
+    problems: [
+      problem(
+        "spec.topology.nodeCount",
+        "2",
+        `a Sentinel cluster needs at least 3 nodes so that a majority survives one failure. ${USE_3_5_OR_7}`,
+      ),
+      problem("spec.redis.port", "0", "port must be a TCP port from 1 to 65535"),
+      problem("clientCidrs[0]", '"0.0.0.0/0"', OPEN_TO_THE_WORLD),
+    ],
+  },
+
+  // Through the stacks: the path starts at the environment
+  {
+    name: "an environment in a region that is not an AWS region",
+    target: { environment: { ...dev, region: "europe" } },
+    problems: [problem("dev.region", '"europe"', "must be an AWS region, such as eu-west-1")],
+  },
+  {
+    name: "an environment whose state bucket is not a bucket name",
+    target: { environment: { ...dev, backend: { type: "s3", bucket: "Terraform_State" } } },
+    problems: [
+      problem(
+        "dev.backend.bucket",
+        '"Terraform_State"',
+        "must be an S3 bucket name: 3 to 63 lower-case letters, digits, '.' and '-', such as my-terraform-state",
+      ),
+    ],
+  },
+  {
+    name: "an environment with a typo",
+    target: { environment: { ...dev, clusters: dev.cluster } },
+    problems: [problem("dev.clusters", "(present)", UNKNOWN_FIELD)],
+  },
+  {
+    name: "an environment whose cluster has a quorum below a majority",
+    target: { environment: { ...dev, cluster: { ...dev.cluster, spec: { sentinel: { quorum: 1 } } } } },
+    problems: [
+      problem(
+        "dev.cluster.spec.sentinel.quorum",
+        "1",
+        "is less than a majority of 3 sentinels, so a minority could start a failover. Use 2 to 3",
+      ),
+    ],
+  },
+  {
+    name: "an environment whose clients are the whole internet",
+    target: { environment: { ...dev, cluster: { ...dev.cluster, clientCidrs: ["0.0.0.0/0"] } } },
+    problems: [problem("dev.cluster.clientCidrs[0]", '"0.0.0.0/0"', OPEN_TO_THE_WORLD)],
+  },
+  {
+    name: "a Kubernetes environment with TLS and no TLS Secret",
+    target: {
+      kubernetesEnvironment: {
+        ...k8sDev,
+        cluster: { ...k8sDev.cluster, spec: { ...k8sDev.cluster.spec, tls: { enabled: true } } },
+      },
+    },
+    problems: [
+      problem(
+        "tlsSecret",
+        "(missing)",
+        "is required with TLS: name the Secret holding tls.crt, tls.key and ca.crt, such as a cert-manager Certificate's Secret",
+      ),
+    ],
+  },
+];
+
+/** Builds the target; returns what it threw and the stack it was built in (for buildApp, the environment's stack). */
+function attempt(target: Target): { error: unknown; stack: TerraformStack | undefined } {
+  const app: App = Testing.app();
+  let stack: TerraformStack | undefined;
+  let error: unknown;
+  try {
+    if ("ec2" in target) {
+      stack = new TerraformStack(app, "test");
+      new Ec2RedisSentinel(stack, "redis", target.ec2 as unknown as Ec2RedisSentinelProps);
+    } else if ("kubernetes" in target) {
+      stack = new TerraformStack(app, "test");
+      new KubernetesRedisSentinel(stack, "redis", target.kubernetes as unknown as KubernetesRedisSentinelProps);
+    } else if ("environment" in target) {
+      buildApp([target.environment as unknown as Environment], app, []);
+    } else {
+      buildApp([], app, [target.kubernetesEnvironment as unknown as KubernetesEnvironment]);
+    }
+  } catch (e) {
+    error = e;
+  }
+  // buildApp makes the stack before checking the environment: it is the app's only child.
+  stack ??= app.node.children[0] as TerraformStack | undefined;
+  return { error, stack };
+}
+
+test("the catalogue holds at least 35 distinct bad configurations", () => {
+  expect(cases.length).toBeGreaterThanOrEqual(35);
+  expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
+  expect(new Set(cases.map((c) => JSON.stringify(c.target))).size).toBe(cases.length);
+});
+
+test.each(cases)("rejects $name", ({ target, problems }) => {
+  const { error, stack } = attempt(target);
+
+  expect(error).toBeInstanceOf(SpecError);
+  const specError = error as SpecError;
+  expect(specError.problems).toEqual(problems);
+  for (const p of problems) expect(specError.message).toContain(`\n  - ${p.path} = ${p.value}: ${p.message}`);
+
+  // Nothing was created: the stack holds no construct, and synthesizes no resource or data source.
+  expect(stack).toBeDefined();
+  expect(stack!.node.children).toEqual([]);
+  const json = JSON.parse(Testing.synth(stack!));
+  expect(json.resource).toBeUndefined();
+  expect(json.data).toBeUndefined();
+});
+
+test("allowFrom 0.0.0.0/0 is refused, and adds no rule", () => {
+  const stack = new TerraformStack(Testing.app(), "test");
+  const cluster = new Ec2RedisSentinel(stack, "redis", ec2);
+  const ingressRules = () => Object.keys(JSON.parse(Testing.synth(stack)).resource.aws_vpc_security_group_ingress_rule);
+  const before = ingressRules();
+
+  let error: unknown;
+  try {
+    cluster.allowFrom({ cidr: "0.0.0.0/0" });
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(SpecError);
+  expect((error as SpecError).problems).toEqual([problem("allowFrom.cidr", '"0.0.0.0/0"', OPEN_TO_THE_WORLD)]);
+  expect(ingressRules()).toEqual(before);
+});
