@@ -33,7 +33,7 @@ test("copies to S3 under <prefix><master-name>/<node>/<UTC time>.rdb, the passwo
   expect(text).toContain('aws s3 cp --region eu-west-1 --only-show-errors "$work/dump.rdb" "$uri"');
   expect(text).toContain('redis() { redis_cli 10.0.2.11 "$@"; }');
   expect(text).toContain('REDISCLI_AUTH="$redis_password" timeout 3 redis-cli --no-auth-warning --raw --user admin -h "$1" -p 6379');
-  expect(text.match(/\$password/g)).toHaveLength(2); // checked non-empty, then handed to REDISCLI_AUTH
+  expect(text.match(/\$redis_password/g)).toHaveLength(1); // handed to REDISCLI_AUTH only
   expect(text).not.toMatch(/redis-cli[^\n]* -a /);
 });
 
