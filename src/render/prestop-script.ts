@@ -17,8 +17,9 @@ export function preStopSeconds(config: RedisSentinelConfig): number {
 /**
  * The preStop script of node `index` (a Kubernetes preStop hook, or a planned stop on a VM). On the master it
  * pauses writes (clients wait, none is refused), waits until a replica has everything the master has, asks a
- * sentinel to fail over, waits until the sentinels name the new master, makes itself a replica of it, and lifts
- * the pause: writes sent here then get READONLY, and clients move to the new master. On a replica it does nothing.
+ * sentinel to fail over, waits until the sentinels name the new master, makes itself a replica of it, closes the
+ * clients' connections (they reconnect through the sentinels to the new master) and lifts the pause. On a replica
+ * it does nothing.
  */
 export function renderPreStopScript(config: RedisSentinelConfig, nodes: ClusterNodes, index: number): string {
   checkNodes(config, nodes);
@@ -89,6 +90,10 @@ export function renderPreStopScript(config: RedisSentinelConfig, nodes: ClusterN
     "}",
     `deadline=$((SECONDS + ${PRESTOP_CATCH_UP_SECONDS}))`,
     'until agreed || [ "$SECONDS" -ge "$deadline" ]; do sleep 0.1; done',
+    "# Close the clients' connections, as Sentinel does when it reconfigures a node: a client left connected here would",
+    "# get READONLY until it reconnected; reconnecting, it asks the sentinels and finds the new master. A write still",
+    "# held by the pause was never done, and a client sends it again there.",
+    "redis CLIENT KILL TYPE normal > /dev/null || true",
     'echo "redis-ha-prestop: $master is master now; this node is a replica"',
     "",
   ].join("\n");

@@ -8,7 +8,7 @@ import { renderPreStopScript } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 import { killMaster, restartAsReplica, startWriter } from "../integration/failover-checks";
 import { countSynthesized, totalCount, type StackCounts } from "./bare-app";
-import { startSentinelClient, type SentinelClientReport } from "./sentinel-client";
+import { startSentinelClient, type SentinelClientReport } from "../integration/sentinel-client";
 
 const root = path.join(__dirname, "..", "..");
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,6 +6,7 @@ import { LocalCluster, localAddresses, withClient } from "../../src/local";
 import { renderPreStopScript, renderProbeScript } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 import { startWriter } from "./failover-checks";
+import { startSentinelClient } from "./sentinel-client";
 import { processesUnder } from "./leaks";
 
 // The preStop and probe scripts, run by bash against a real cluster on 127.0.8.11-13, with the password given
@@ -81,13 +82,22 @@ describe("preStop", () => {
 
   test("on the master, hands over to a replica without losing an acknowledged write", async () => {
     const password = cluster.credentials("app");
-    // A client that writes without pause, each write confirmed by a replica (WAIT 1), following the sentinels.
+    // A client that writes without pause, each write confirmed by a replica (WAIT 1), following the sentinels; and
+    // ioredis in sentinel mode with its defaults, as an application would use it.
     const writer = startWriter(cluster, "w");
+    const application = startSentinelClient(cluster, "ioredis");
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     const result = await run(0);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const done = Date.now();
+    for (const until = done + 10_000; !application.wroteSince(done) && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const { acknowledged, longestWaitMs } = await writer.stop();
+    const seen = await application.stop();
+    // The script closed the connections to the old master: ioredis found the new one, and saw no READONLY.
+    expect(application.wroteSince(done)).toBe(true);
+    expect([...seen.errors.keys()].filter((e) => e.startsWith("READONLY"))).toEqual([]);
 
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);

@@ -168,3 +168,28 @@ test("bad props fail before any resource, with every problem and its path", () =
   );
   expect(stack.node.children).toEqual([]);
 });
+
+test("TLS: the nodes may read the certificate parameters, fetch them at boot, listen on TLS only; clients are told rediss://", () => {
+  const tls = {
+    enabled: true,
+    certificates: { source: "ssm-parameters", path: "/redis-sentinel/test/tls", region: "eu-west-1" },
+    plaintextPort: 7379,
+  } as const;
+  const { cluster: c, json: j, text: t } = synth({ ...props, spec: { ...props.spec, tls } });
+  expect(c.spokeRedisUrl).toMatch(/^rediss:\/\/spoke-redis@/);
+  const [document] = Object.values(j.data.aws_iam_policy_document).filter(
+    (d: any) => d.statement[0].actions[0] === "ssm:GetParameter",
+  ) as any[];
+  const account = `\${data.aws_caller_identity.${Object.keys(j.data.aws_caller_identity)[0]}.account_id}`;
+  const partition = `\${data.aws_partition.${Object.keys(j.data.aws_partition)[0]}.partition}`;
+  expect(document.statement[0].resources).toEqual(
+    expect.arrayContaining(
+      ["tls.crt", "tls.key", "ca.crt"].map((key) => `arn:${partition}:ssm:eu-west-1:${account}:parameter/redis-sentinel/test/tls/${key}`),
+    ),
+  );
+  const userData = textOfBase64GzipExpression((Object.values(j.resource.aws_instance)[0] as any).user_data_base64)!;
+  expect(userData).toContain('--name "/redis-sentinel/test/tls/$1" --with-decryption');
+  expect(userData).toMatch(/^ +port 7379\n +tls-port 6379\n +tls-replication yes$/m);
+  // The plain-text port, kept open while clients move, is opened to the same peers.
+  expect(t).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { cidr_ipv4: "10.20.100.0/24", from_port: 7379 });
+});

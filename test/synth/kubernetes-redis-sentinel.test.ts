@@ -186,3 +186,22 @@ test("bad props fail before anything joins the tree", () => {
   );
   expect(stack.node.children).toEqual([]);
 });
+
+test("TLS: the certificates come from tlsSecret, mounted for the boot step only; clients are told rediss://", () => {
+  const { cluster: c, json: j } = synth({ ...props, tlsSecret: "redis-tls", spec: { ...props.spec, tls: { enabled: true } } });
+  expect(c.config.tls).toMatchObject({ enabled: true, certificates: { source: "directory", path: "/etc/redis-ha-tls" } });
+  expect(c.spokeRedisUrl).toBe("rediss://spoke-redis@redis-sentinel.spoke.svc.cluster.local:26379/master/spoke-redis");
+  const p = (Object.values(j.resource.kubernetes_stateful_set_v1)[0] as any).spec.template.spec;
+  expect(p.volume.find((v: any) => v.name === "tls").secret).toEqual({
+    secret_name: "redis-tls",
+    default_mode: "0400",
+    items: ["tls.crt", "tls.key", "ca.crt"].map((key) => ({ key, path: key })),
+  });
+  expect(p.init_container[0].volume_mount).toContainEqual({ name: "tls", mount_path: "/etc/redis-ha-tls", read_only: true });
+  for (const container of p.container) expect(container.volume_mount.map((m: any) => m.name)).not.toContain("tls");
+  const data = (Object.values(j.resource.kubernetes_config_map_v1)[0] as any).data;
+  expect(data["redis-0.conf"]).toMatch(/^port 0\ntls-port 6379\ntls-replication yes\ntls-auth-clients optional$/m);
+  expect(data["sentinel-0.conf"]).toMatch(/^tls-port 26379$/m);
+  expect(data["boot-0.sh"]).toContain('certificate tls.crt | write_private "$home/tls/tls.crt"');
+  expect(JSON.stringify(j)).not.toMatch(/BEGIN (CERTIFICATE|PRIVATE KEY)/);
+});
