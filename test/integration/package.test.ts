@@ -125,6 +125,7 @@ const entries = ${JSON.stringify({
   [`${NAME}/spec`]: ["parseSpec", "SpecError", "DEFAULT_SENTINEL_PORT"],
   [`${NAME}/render`]: ["renderRedisConf", "renderSentinelConf", "renderCloudConfig"],
   [`${NAME}/local`]: ["LocalCluster", "formatStatus"],
+  [`${NAME}/ops`]: ["verifyCluster", "drill", "rotatePassword"],
   [NAME]: ["Ec2RedisSentinel", "KubernetesRedisSentinel", "parseSpec", "renderCluster", "LocalCluster", "DEFAULT_REDIS_PORT"],
   [`${NAME}/constructs/ec2`]: ["Ec2RedisSentinel"],
   [`${NAME}/constructs/kubernetes`]: ["KubernetesRedisSentinel"],
@@ -263,7 +264,7 @@ test("the consumer app type-checks against the shipped declarations, by typesVer
 
 test("each entry point exports its part of the API; spec, render and local load no cdktf; deep imports are refused", () => {
   const result = JSON.parse(run(process.execPath, ["-e", CHECK_ENTRY_POINTS], app));
-  for (const entry of [`${NAME}/spec`, `${NAME}/render`, `${NAME}/local`]) expect(result[entry]).toEqual({ missing: [], cdktfLoaded: false });
+  for (const entry of [`${NAME}/spec`, `${NAME}/render`, `${NAME}/local`, `${NAME}/ops`]) expect(result[entry]).toEqual({ missing: [], cdktfLoaded: false });
   for (const entry of [NAME, `${NAME}/constructs/ec2`, `${NAME}/constructs/kubernetes`]) {
     expect(result[entry]).toEqual({ missing: [], cdktfLoaded: true });
   }
