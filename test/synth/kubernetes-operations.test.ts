@@ -145,6 +145,22 @@ describe("monitoring", () => {
     expect(metrics.spec.ingress[0].ports).toEqual([{ port: "9121", protocol: "TCP" }]);
   });
 
+  test("with TLS the exporters reach their process by the pod's DNS name (its certificate's) with the mounted certificates", () => {
+    const tls = synth({ ...props, tlsSecret: "redis-tls", spec: { ...props.spec, tls: { enabled: true } } });
+    const exporter = container(podsOf(tls.json)[0], "exporter");
+    expect(exporter.env).toEqual([
+      { name: "POD_NAME", value_from: { field_ref: { field_path: "metadata.name" } } },
+      { name: "REDIS_ADDR", value: "rediss://$(POD_NAME).redis-headless.spoke.svc.cluster.local:6379" },
+      { name: "REDIS_USER", value: "admin" },
+      { name: "REDIS_PASSWORD", value_from: secretRef("admin-password") },
+      { name: "REDIS_EXPORTER_WEB_LISTEN_ADDRESS", value: ":9121" },
+      { name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: "/etc/redis-ha-tls/ca.crt" },
+      { name: "REDIS_EXPORTER_TLS_CLIENT_CERT_FILE", value: "/etc/redis-ha-tls/tls.crt" },
+      { name: "REDIS_EXPORTER_TLS_CLIENT_KEY_FILE", value: "/etc/redis-ha-tls/tls.key" },
+    ]);
+    expect(exporter.volume_mount).toEqual([{ name: "tls", mount_path: "/etc/redis-ha-tls", read_only: true }]);
+  });
+
   test("without monitoring there is no exporter, no policy for it and no PrometheusRule", () => {
     const { monitoring: _m, ...rest } = props;
     const plain = synth(rest);
