@@ -1,4 +1,5 @@
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { NetworkPolicyV1, type NetworkPolicyV1SpecIngressFrom } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
@@ -7,7 +8,13 @@ import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import {
+  alertRuleGroups,
   NODE_FILES,
+  passwordKey,
+  PASSWORD_KEY,
+  renderClientReconfigScript,
+  renderNotificationScript,
+  SYSTEM_USERS,
   parseSize,
   parseSpec,
   CERTIFICATE_KEYS,
@@ -18,6 +25,7 @@ import {
   preStopSeconds,
   renderPodFiles,
   SpecError,
+  type AlertRulesOptions,
   type RedisSentinelConfig,
   type RedisSentinelSpec,
   type SpecProblem,
@@ -30,6 +38,51 @@ export const DEFAULT_REDIS_IMAGE = "redis:7.2";
 export interface KubernetesPeer {
   readonly podSelector?: Record<string, string>;
   readonly namespaceSelector?: Record<string, string>;
+}
+
+/** redis_exporter image of the monitoring sidecars: the exporter whose metrics the alert rules were written against. */
+export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.45.0";
+/** Port of the exporter that scrapes Redis (and, in a Sentinel pod of its own, the sentinel). */
+export const EXPORTER_PORT = 9121;
+/** Port of the second exporter of a Redis pod with a Sentinel sidecar: the one that scrapes the sentinel. */
+export const SENTINEL_EXPORTER_PORT = 9122;
+/** Where the notification scripts lie in a pod: in the ConfigMap, under POD_PATHS.config. */
+export const POD_NOTIFY_SCRIPTS = {
+  notification: `${POD_PATHS.config}/notify.sh`,
+  clientReconfig: `${POD_PATHS.config}/client-reconfig.sh`,
+} as const;
+/** The file the scripts read the webhook URL from: the key of `notifications.webhookUrlSecret`, mounted alone. */
+export const POD_WEBHOOK_URL_FILE = "/etc/redis-ha-webhook/webhook-url";
+
+/** Prometheus scraping and alerting for the cluster (issue #6). */
+export interface KubernetesMonitoring {
+  /** The Prometheus pods: each gets a network policy admitting it to the exporters' ports only. */
+  readonly peers: readonly KubernetesPeer[];
+  /** @default DEFAULT_EXPORTER_IMAGE ("oliver006/redis_exporter:v1.45.0") */
+  readonly image?: string;
+  /**
+   * Create a PrometheusRule (monitoring.coreos.com/v1) holding `alertRuleGroups(config, alertRules)`. It needs the
+   * Prometheus Operator's CRD in the cluster when Terraform plans: turn it off where there is none. @default true
+   */
+  readonly prometheusRule?: boolean;
+  /**
+   * Options of the alert rules, such as the `selector` matching the job your PodMonitor or scrape config gives the
+   * exporters. @default alertRuleGroups' defaults (selector `job="redis-ha"`)
+   */
+  readonly alertRules?: AlertRulesOptions;
+}
+
+/** Failover notifications: Sentinel's notification-script and client-reconfig-script (issue #6). */
+export interface KubernetesNotifications {
+  /**
+   * POST every event as JSON to the URL held in this Secret's key. The URL is read from the mounted file at each
+   * event: it never enters the ConfigMap or the Terraform configuration. The scripts post with curl, which the
+   * default image (redis:7.2, Debian slim) does not ship as far as we know (its Dockerfile installs no curl; not
+   * checked against a running image here): without curl every event is still logged, and each webhook delivery
+   * logs `curl did not run`. Use an `image` with curl for webhooks.
+   * @default no webhook: the scripts only log each event (Sentinel's log, `kubectl logs -c sentinel`)
+   */
+  readonly webhookUrlSecret?: { readonly name: string; readonly key: string };
 }
 
 export interface KubernetesRedisSentinelProps {
@@ -71,6 +124,20 @@ export interface KubernetesRedisSentinelProps {
   readonly clusterDomain?: string;
   /** Sentinels as sidecars of the Redis pods (seed 003), or in a StatefulSet of their own (seed 004). @default "sidecar" */
   readonly sentinels?: "sidecar" | "separate";
+  /**
+   * A redis_exporter sidecar in every pod (port 9121 named `metrics`, scraping Redis, or the sentinel in a Sentinel pod
+   * of its own; a Redis pod with a Sentinel sidecar has a second one on 9122 named `sentinel-metric` for the sentinel),
+   * network policies admitting `peers` to those ports only, and a PrometheusRule of the cluster's alert rules.
+   * The exporters log in as `admin` (Redis) and `sentinel` (Sentinel) in ACL mode, with the password from
+   * `passwordSecret` through the environment. @default no monitoring
+   */
+  readonly monitoring?: KubernetesMonitoring;
+  /**
+   * Sentinel runs the notification and client-reconfig scripts at every event and failover; they lie in the
+   * ConfigMap (POD_NOTIFY_SCRIPTS) and sentinel.conf names them. Leave `spec.sentinel.notificationScript` and
+   * `clientReconfigScript` out. @default no scripts
+   */
+  readonly notifications?: KubernetesNotifications;
 }
 
 /** One StatefulSet of the cluster: Redis pods (with a Sentinel sidecar, or alone) or Sentinel pods. */
@@ -158,12 +225,13 @@ export class KubernetesRedisSentinel extends Construct {
       metadata: { name: `${name}-config`, namespace, labels },
       // Terraform reads strings as templates: the scripts' ${...} are escaped so that they arrive as written.
       data: Object.fromEntries(
-        Object.entries(
-          renderPodFiles(config, {
+        Object.entries({
+          ...renderPodFiles(config, {
             addresses: this.podAddresses,
             ...(separate ? { sentinelAddresses: this.sentinelAddresses } : {}),
           }),
-        ).map(([file, text]) => [file, terraformLiteral(text)]),
+          ...(props.notifications ? notificationFiles(config, props.notifications) : {}),
+        }).map(([file, text]) => [file, terraformLiteral(text)]),
       ),
     });
 
@@ -183,6 +251,24 @@ export class KubernetesRedisSentinel extends Construct {
     this.peers = 0;
     this.admit("network-policy", name, { podSelector: { matchLabels: labels } });
     for (const client of props.clients ?? []) this.allowFrom(client);
+
+    if (props.monitoring) {
+      const metricsPorts = separate ? [EXPORTER_PORT] : [EXPORTER_PORT, SENTINEL_EXPORTER_PORT];
+      props.monitoring.peers.forEach((peer, k) =>
+        this.admit(`monitoring-${k}`, `${name}-monitoring-${k}`, peerOf(peer), metricsPorts),
+      );
+      if (props.monitoring.prometheusRule ?? true) {
+        new Manifest(this, "prometheus-rule", {
+          manifest: {
+            apiVersion: "monitoring.coreos.com/v1",
+            kind: "PrometheusRule",
+            metadata: { name, namespace, labels },
+            // The annotations' {{ $labels.x }} pass through Terraform as written; any ${ or %{ is escaped.
+            spec: { groups: literalStrings(alertRuleGroups(config, props.monitoring.alertRules)) },
+          },
+        });
+      }
+    }
   }
 
   /** Admits `peer`'s pods to the Redis and Sentinel ports, with a network policy of its own. */
@@ -197,20 +283,17 @@ export class KubernetesRedisSentinel extends Construct {
       ]);
     }
     const k = this.peers++;
-    this.admit(`client-${k}`, `${this.policyBase.name}-client-${k}`, {
-      ...(peer.podSelector ? { podSelector: { matchLabels: peer.podSelector } } : {}),
-      ...(peer.namespaceSelector ? { namespaceSelector: { matchLabels: peer.namespaceSelector } } : {}),
-    });
+    this.admit(`client-${k}`, `${this.policyBase.name}-client-${k}`, peerOf(peer));
   }
 
-  private admit(id: string, name: string, from: NetworkPolicyV1SpecIngressFrom): void {
+  private admit(id: string, name: string, from: NetworkPolicyV1SpecIngressFrom, ports: readonly number[] = this.ports): void {
     const { namespace, labels } = this.policyBase;
     new NetworkPolicyV1(this, id, {
       metadata: { name, namespace, labels },
       spec: {
         podSelector: { matchLabels: labels },
         policyTypes: ["Ingress"],
-        ingress: [{ from: [from], ports: this.ports.map((port) => ({ port: String(port), protocol: "TCP" })) }],
+        ingress: [{ from: [from], ports: ports.map((port) => ({ port: String(port), protocol: "TCP" })) }],
       },
     });
   }
@@ -244,6 +327,7 @@ export class KubernetesRedisSentinel extends Construct {
         { name: "secret", mountPath: POD_PATHS.secret, readOnly: true },
         { name: "tls", mountPath: POD_PATHS.tls, readOnly: true },
         { name: "stage", mountPath: POD_PATHS.stage },
+        { name: "webhook", mountPath: POD_WEBHOOK_URL_FILE.replace(/\/[^/]*$/, ""), readOnly: true },
       ].filter((m) => names.includes(m.name));
     const run = (...args: string[]) => ["bash", `${POD_PATHS.config}/${POD_SCRIPT}`, ...args];
     const containerSecurity = {
@@ -279,6 +363,52 @@ export class KubernetesRedisSentinel extends Construct {
       readinessProbe: probe("ready", 5),
       lifecycle: { preStop: [{ exec: { command: run("prestop") } }] },
     };
+    const webhook = props.notifications?.webhookUrlSecret;
+    const acl = config.acl.enabled;
+    // One exporter per process: REDIS_ADDR is the process on this pod. With TLS the address is the pod's DNS name,
+    // which its certificate holds ($(POD_NAME) is expanded by the kubelet, not Terraform).
+    const exporter = (name: string, portName: string, port: number, target: number, user: string) => ({
+      name,
+      image: props.monitoring?.image ?? DEFAULT_EXPORTER_IMAGE,
+      env: [
+        ...(config.tls.enabled ? [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }] : []),
+        {
+          name: "REDIS_ADDR",
+          value: config.tls.enabled
+            ? `rediss://$(POD_NAME).${w.headless}.${namespace}.svc.${props.clusterDomain ?? "cluster.local"}:${target}`
+            : `redis://localhost:${target}`,
+        },
+        ...(acl ? [{ name: "REDIS_USER", value: user }] : []),
+        // From the Secret through the environment: never in the arguments, the pod spec or the Terraform state.
+        {
+          name: "REDIS_PASSWORD",
+          valueFrom: { secretKeyRef: { name: props.passwordSecret, key: acl ? passwordKey(user) : PASSWORD_KEY } },
+        },
+        { name: "REDIS_EXPORTER_WEB_LISTEN_ADDRESS", value: `:${port}` },
+        ...(config.tls.enabled
+          ? [
+              { name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${POD_PATHS.tls}/${CERTIFICATE_KEYS.ca}` },
+              { name: "REDIS_EXPORTER_TLS_CLIENT_CERT_FILE", value: `${POD_PATHS.tls}/${CERTIFICATE_KEYS.certificate}` },
+              { name: "REDIS_EXPORTER_TLS_CLIENT_KEY_FILE", value: `${POD_PATHS.tls}/${CERTIFICATE_KEYS.key}` },
+            ]
+          : []),
+      ],
+      port: [{ name: portName, containerPort: port }],
+      volumeMount: config.tls.enabled ? mounts("tls") : [],
+      securityContext: containerSecurity,
+      resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+    });
+    // The sentinels' ACL has no admin user: their exporter logs in as the sentinel user.
+    const exporters = !props.monitoring
+      ? []
+      : w.processes === "sentinel"
+        ? [exporter("exporter", "metrics", EXPORTER_PORT, config.sentinel.port, SYSTEM_USERS.sentinel)]
+        : [
+            exporter("exporter", "metrics", EXPORTER_PORT, config.redis.port, SYSTEM_USERS.admin),
+            ...(w.processes === "both"
+              ? [exporter("sentinel-exporter", "sentinel-metric", SENTINEL_EXPORTER_PORT, config.sentinel.port, SYSTEM_USERS.sentinel)]
+              : []),
+          ];
     const sentinelContainer = {
       name: "sentinel",
       image,
@@ -286,7 +416,7 @@ export class KubernetesRedisSentinel extends Construct {
       workingDir: POD_PATHS.data,
       env,
       port: [{ name: "sentinel", containerPort: config.sentinel.port }],
-      volumeMount: mounts("data", "config", "secret"),
+      volumeMount: mounts("data", "config", "secret", ...(webhook ? ["webhook"] : [])),
       securityContext: containerSecurity,
       resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
       livenessProbe: probe("sentinel", 10),
@@ -344,6 +474,7 @@ export class KubernetesRedisSentinel extends Construct {
             container: [
               ...(w.processes !== "sentinel" ? [redisContainer] : []),
               ...(w.processes !== "redis" ? [sentinelContainer] : []),
+              ...exporters,
             ],
             volume: [
               { name: "config", configMap: { name: configMap, defaultMode: "0555" } },
@@ -368,6 +499,18 @@ export class KubernetesRedisSentinel extends Construct {
                   ]
                 : []),
               { name: "stage", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } },
+              ...(webhook && w.processes !== "redis"
+                ? [
+                    {
+                      name: "webhook",
+                      secret: {
+                        secretName: webhook.name,
+                        defaultMode: "0400",
+                        items: [{ key: webhook.key, path: POD_WEBHOOK_URL_FILE.replace(/^.*\//, "") }],
+                      },
+                    },
+                  ]
+                : []),
             ],
           },
         },
@@ -386,6 +529,34 @@ export class KubernetesRedisSentinel extends Construct {
   }
 }
 
+/** A network policy peer of `peer`'s selectors. */
+function peerOf(peer: KubernetesPeer): NetworkPolicyV1SpecIngressFrom {
+  return {
+    ...(peer.podSelector ? { podSelector: { matchLabels: peer.podSelector } } : {}),
+    ...(peer.namespaceSelector ? { namespaceSelector: { matchLabels: peer.namespaceSelector } } : {}),
+  };
+}
+
+/** `value` with every string escaped as a Terraform literal (`${` and `%{`), for a manifest that Terraform reads. */
+function literalStrings<T>(value: T): T {
+  if (typeof value === "string") return terraformLiteral(value) as T;
+  if (Array.isArray(value)) return value.map(literalStrings) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, literalStrings(v)])) as T;
+  }
+  return value;
+}
+
+/** The notification scripts, under the names POD_NOTIFY_SCRIPTS gives them in the ConfigMap. */
+function notificationFiles(config: RedisSentinelConfig, notifications: KubernetesNotifications): Record<string, string> {
+  const options = notifications.webhookUrlSecret ? { webhookUrlFile: POD_WEBHOOK_URL_FILE } : {};
+  const file = (path: string) => path.slice(POD_PATHS.config.length + 1);
+  return {
+    [file(POD_NOTIFY_SCRIPTS.notification)]: renderNotificationScript(config, options),
+    [file(POD_NOTIFY_SCRIPTS.clientReconfig)]: renderClientReconfigScript(config, options),
+  };
+}
+
 /** Default memory limit of the Redis container. */
 export const DEFAULT_MEMORY_LIMIT = "1Gi";
 /** maxmemory may use this share of the container's memory limit; the rest covers buffers and fork copy-on-write. */
@@ -402,12 +573,13 @@ function quantityBytes(quantity: string): number | undefined {
 /** The props a KubernetesRedisSentinel reads: any other key is a typo. */
 const PROP_NAMES: ReadonlySet<string> = new Set<keyof KubernetesRedisSentinelProps>([
   "namespace", "name", "spec", "passwordSecret", "generatePasswords", "tlsSecret", "image", "storageSize",
-  "storageClassName", "resources", "clients", "clusterDomain", "sentinels",
+  "storageClassName", "resources", "clients", "clusterDomain", "sentinels", "monitoring", "notifications",
 ]);
 const EMPTY_PEER = "names no pods: give a podSelector and/or a namespaceSelector (an empty peer would admit every pod)";
 // The StatefulSets, Services and pod host names are built from these (`<name>-sentinel-headless` within 63).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const WORKLOAD_NAME = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** The props and the spec, validated together: one error lists every problem, before anything joins the tree. */
@@ -438,7 +610,34 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
   (props.clients ?? []).forEach((peer, i) => {
     if (!peer?.podSelector && !peer?.namespaceSelector) add(`clients[${i}]`, peer, EMPTY_PEER);
   });
+  if (props.monitoring !== undefined) {
+    const peers = props.monitoring.peers;
+    if (!Array.isArray(peers) || peers.length === 0) {
+      add("monitoring.peers", peers, "must name the Prometheus pods, such as [{ namespaceSelector: { \"kubernetes.io/metadata.name\": \"monitoring\" } }]");
+    } else {
+      peers.forEach((peer, i) => {
+        if (!peer?.podSelector && !peer?.namespaceSelector) add(`monitoring.peers[${i}]`, peer, EMPTY_PEER);
+      });
+    }
+  }
+  const webhookSecret = props.notifications?.webhookUrlSecret;
+  if (webhookSecret !== undefined && (!DNS_NAME.test(webhookSecret.name ?? "") || !SECRET_KEY.test(webhookSecret.key ?? ""))) {
+    add("notifications.webhookUrlSecret", webhookSecret, "must name a Secret and one of its keys, such as { name: \"redis-webhook\", key: \"url\" }");
+  }
   const spec: Record<string, unknown> = { ...props.spec };
+  if (props.notifications) {
+    const given = props.spec?.sentinel ?? {};
+    for (const field of ["notificationScript", "clientReconfigScript"] as const) {
+      if (given[field] !== undefined) {
+        add(`spec.sentinel.${field}`, given[field], "is set by the construct with notifications: remove it, or remove notifications");
+      }
+    }
+    spec.sentinel = {
+      ...given,
+      notificationScript: POD_NOTIFY_SCRIPTS.notification,
+      clientReconfigScript: POD_NOTIFY_SCRIPTS.clientReconfig,
+    };
+  }
   if ("auth" in spec) {
     problems.push({
       path: "spec.auth",
