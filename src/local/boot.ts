@@ -33,7 +33,7 @@ export function stageNode(node: NodeFiles, stage: string, home: string): StagedN
 
 /**
  * Runs a staged node's boot script as `redis-ha local` does: the node's own directories, the current user as owner,
- * and no service start (the caller starts the processes). `env` carries the secret where `auth.password` says.
+ * and no service start (the caller starts the processes). `env` carries the secrets (REDIS_HA_SECRETS_DIR, or where `auth.secrets` says).
  */
 export function runBootScript(node: StagedNode, env: Readonly<Record<string, string>>): SpawnSyncReturns<string> {
   return spawnSync("bash", [node.script], {

@@ -423,7 +423,7 @@ export const redisSentinelSpecSchema = z
     { when: () => true },
   );
 
-/** What a user writes: every field but `auth.password` is optional and defaulted. */
+/** What a user writes: every field but `auth.secrets` is optional and defaulted. */
 export type RedisSentinelSpec = z.input<typeof redisSentinelSpecSchema>;
 /** A validated spec with every default applied, as the renderers and constructs read it. */
 export type RedisSentinelConfig = Omit<z.output<typeof redisSentinelSpecSchema>, "topology" | "sentinel" | "acl"> & {
