@@ -321,6 +321,17 @@ export class Ec2RedisSentinel extends Construct {
         role: dlmRole.name,
         policyArn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
       });
+      // Snapshots of volumes encrypted with a customer managed key: DLM creates grants on that key.
+      if (placement.kmsKeyArn) {
+        new IamRolePolicy(this, "snapshot-role-kms", {
+          role: dlmRole.id,
+          policy: new DataAwsIamPolicyDocument(this, "snapshot-role-kms-policy", {
+            statement: [
+              { actions: ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*"], resources: [placement.kmsKeyArn] },
+            ],
+          }).json,
+        });
+      }
       new DlmLifecyclePolicy(this, "snapshots", {
         description: `Daily snapshots of the data volumes of Redis Sentinel cluster ${this.masterName}`,
         executionRoleArn: dlmRole.arn,
@@ -385,6 +396,7 @@ export class Ec2RedisSentinel extends Construct {
           evaluationPeriods: 2,
           threshold: 1,
           comparisonOperator: "GreaterThanOrEqualToThreshold",
+          // No data: the instance is stopped or gone, which a Redis node should not be.
           treatMissingData: "breaching",
           ...(alarmTopic ? { alarmActions: [alarmTopic], okActions: [alarmTopic] } : {}),
         });

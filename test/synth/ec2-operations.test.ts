@@ -134,6 +134,26 @@ describe("monitoring", () => {
     expect(lines).toContain("REDIS_USER=admin");
   });
 
+  test("with TLS: the plain-text port when there is one, else TLS with copies of the node's certificate", () => {
+    const certificates = { source: "ssm-parameters", path: "/redis-sentinel/test/tls", region: "eu-west-1" } as const;
+    const script = (tls: Record<string, unknown>) =>
+      files(synth({ ...base, monitoring: { cidrs: ["10.20.200.0/24"] }, spec: { ...base.spec, tls: { enabled: true, certificates, ...tls } } }).userData[0])[
+        VM_EXPORTER_SCRIPT
+      ].content as string;
+    const plaintext = script({ plaintextPort: 6380 });
+    expect(plaintext).toContain("REDIS_ADDR=redis://10.20.1.10:6380");
+    expect(plaintext).not.toContain("REDIS_EXPORTER_TLS");
+    const tls = script({});
+    expect(tls).toContain("REDIS_ADDR=rediss://10.20.1.10:6379");
+    expect(tls).toContain("REDIS_EXPORTER_TLS_CA_CERT_FILE=/var/lib/prometheus/redis-ha-tls/ca.crt");
+    expect(tls).toContain('install -m 0600 -o prometheus -g prometheus "/var/lib/redis-ha/tls/$f"');
+    for (const text of [plaintext, tls]) {
+      const check = shellcheck(text);
+      expect(check.stdout).toBe("");
+      expect(check.status).toBe(0);
+    }
+  });
+
   test("a monitoring CIDR of the whole internet, or a bad one, is refused with the field and the fix", () => {
     expect(() => synth({ ...base, monitoring: { cidrs: ["10.0.0.0/8", "0.0.0.0/0"] } })).toThrow(
       'monitoring.cidrs[1] = "0.0.0.0/0": opens Redis and Sentinel to every address on the internet.',
@@ -277,6 +297,13 @@ describe("backups", () => {
       policy_arn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
     });
     expect(Object.values(plain.json.resource.aws_ebs_volume).some((v: any) => SNAPSHOT_TAG in v.tags)).toBe(false);
+  });
+
+  test("with a customer managed key, DLM's role may use that key for the snapshots", () => {
+    const key = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-1111-2222-333344445555";
+    const { json } = synth({ ...base, kmsKeyArn: key, backups: {} });
+    expect(policyStatements(json)).toContainEqual(expect.objectContaining({ actions: expect.arrayContaining(["kms:CreateGrant"]), resources: [key] }));
+    expect(policyStatements(full.json).some((s) => s.actions.includes("kms:CreateGrant"))).toBe(false);
   });
 
   test("bad backup settings are refused with the field and the fix", () => {
