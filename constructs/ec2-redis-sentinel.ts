@@ -386,7 +386,8 @@ export class Ec2RedisSentinel extends Construct {
       });
       if (props.alarms) {
         new CloudwatchMetricAlarm(this, `node-${index}-status-check`, {
-          alarmName: `${this.masterName}-${index}-status-check-failed`,
+          // Named after the construct path: two stacks of one account may hold clusters of the same master name.
+          alarmName: `${this.node.path.replace(/\//g, "-")}-node-${index}-status-check-failed`,
           alarmDescription: `Redis Sentinel ${this.masterName} node ${index} (${node.privateIp}) fails its EC2 status checks`,
           namespace: "AWS/EC2",
           metricName: "StatusCheckFailed",

@@ -180,6 +180,7 @@ describe("alarms", () => {
       alarm_actions: [ALARM_TOPIC],
       ok_actions: [ALARM_TOPIC],
     });
+    expect(alarms.map((a) => a.alarm_name).sort()).toEqual([0, 1, 2].map((i) => `test-redis-node-${i}-status-check-failed`));
     const instances = Object.keys(full.json.resource.aws_instance).map((k) => `\${aws_instance.${k}.id}`);
     expect(alarms.map((a) => a.dimensions.InstanceId).sort()).toEqual(instances.sort());
   });
