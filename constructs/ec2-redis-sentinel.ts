@@ -1,8 +1,11 @@
+import { createHash } from "node:crypto";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DataAwsSecretsmanagerRandomPassword } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-random-password";
+import { DlmLifecyclePolicy } from "@cdktf/provider-aws/lib/dlm-lifecycle-policy";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -10,6 +13,11 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
 import { NetworkInterface } from "@cdktf/provider-aws/lib/network-interface";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
@@ -23,7 +31,10 @@ import {
   parseEc2Placement,
   parseSpec,
   CERTIFICATE_KEYS,
+  EXPORTER_PORT,
+  renderAlertRules,
   renderCloudConfig,
+  VM_NOTIFY_SCRIPTS,
   secretKeys,
   SpecError,
   type Ec2Placement,
@@ -37,6 +48,10 @@ import {
 export const DEBIAN_AMI_OWNER = "136693071363";
 /** Device name the data volume is attached under; amazon-ec2-utils gives the NVMe device this name too. */
 export const DATA_DEVICE = "/dev/sdf";
+/** Days an RDB backup in S3, and an EBS snapshot, is kept by default (`backups.retentionDays`). */
+export const DEFAULT_BACKUP_RETENTION_DAYS = 14;
+/** Tag on the data volumes that the Data Lifecycle Manager policy of `backups` selects them by. */
+export const SNAPSHOT_TAG = "redis-sentinel-snapshots";
 
 /** A client allowed to reach Redis and Sentinel: a CIDR or a security group. */
 export type Peer = { readonly cidr: string } | { readonly securityGroupId: string };
@@ -56,6 +71,41 @@ export interface Ec2RedisSentinelProps extends Ec2PlacementInput {
    * `<path>/app-password`). @default `/redis-sentinel/<construct id>`
    */
   readonly parameterPath?: string;
+  /**
+   * Prometheus metrics: Debian's prometheus-redis-exporter on every node, on port 9121, reachable from `cidrs`
+   * (one ingress rule per CIDR; 0.0.0.0/0 is refused). It logs in as `admin` (ACL mode) with the password from
+   * SSM, kept in a root:prometheus 0640 environment file. Load the construct's `alertRules` into your Prometheus.
+   * @default no exporter
+   */
+  readonly monitoring?: { readonly cidrs: string[] };
+  /**
+   * A CloudWatch alarm per instance on `StatusCheckFailed` (2 minutes of failed checks), sending to
+   * `snsTopicArn` when given (alarm and OK). `true`: the alarms without actions.
+   * @default no alarms
+   */
+  readonly alarms?: { readonly snsTopicArn?: string } | true;
+  /**
+   * Failover events to an SNS topic: the nodes get the rendered notification and client-reconfig scripts under
+   * /etc/redis-ha/, sentinel.conf names them, and the role may `sns:Publish` to this topic only. Excludes
+   * `spec.sentinel.notificationScript` and `spec.sentinel.clientReconfigScript`.
+   * @default no notifications
+   */
+  readonly notifications?: { /** A standard topic, such as `arn:aws:sns:eu-west-1:123456789012:redis-ha`. */ readonly snsTopicArn: string };
+  /**
+   * Backups: an RDB copy to S3 from every replica each day (a systemd timer; the master skips), under
+   * `<master name>/<node address>/`, and daily EBS snapshots of the data volumes by Data Lifecycle Manager.
+   * @default no backups
+   */
+  readonly backups?: {
+    /**
+     * An existing bucket to write to (the role may `s3:PutObject` on `<master name>/*` only); its lifecycle is yours.
+     * @default a new bucket, `redis-ha-backups-<hash of the construct path and region>`: versioned, encrypted
+     * (SSE-S3), public access blocked, objects expiring after `retentionDays`
+     */
+    readonly bucketName?: string;
+    /** Days to keep the RDB copies (new bucket only) and the EBS snapshots. @default 14 (DEFAULT_BACKUP_RETENTION_DAYS) */
+    readonly retentionDays?: number;
+  };
 }
 
 /**
@@ -81,10 +131,19 @@ export class Ec2RedisSentinel extends Construct {
   readonly spokeRedisUrl: string;
   /** The user data of every node, as rendered (for review, and for `redis-ha local`). */
   readonly userData: string[];
+  /** Prometheus alerting rules for this cluster (YAML), to load into the Prometheus that scrapes `monitoring`. */
+  readonly alertRules: string;
+  /** Name of the bucket the backups go to, with `backups`. */
+  readonly backupBucketName?: string;
 
   private readonly securityGroup: SecurityGroup;
   private readonly ports: number[];
   private unresolvedPeers: number;
+
+  /** Value of SNAPSHOT_TAG on this construct's data volumes: unique to its path in the app. */
+  private get snapshotTagValue(): string {
+    return this.node.path;
+  }
 
   constructor(scope: Construct, id: string, props: Ec2RedisSentinelProps) {
     // Validated before the construct joins the tree: bad props leave nothing behind.
@@ -100,6 +159,7 @@ export class Ec2RedisSentinel extends Construct {
     const addresses = placement.nodes.map((n) => n.privateIp);
     this.sentinelEndpoints = addresses.map((a) => `${a}:${config.sentinel.port}`);
     const scheme = config.tls.enabled ? "rediss" : "redis";
+    this.alertRules = renderAlertRules(config);
     this.spokeRedisUrl = `${scheme}://${this.masterName}@${this.sentinelEndpoints.join(",")}/master/${this.masterName}`;
 
     // The passwords: generated by AWS when Terraform plans, kept in SSM. Later plans generate other values, which
@@ -138,12 +198,20 @@ export class Ec2RedisSentinel extends Construct {
       role: role.name,
       policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
     });
+    const backups = props.backups && {
+      bucket: props.backups.bucketName ?? defaultBucketName(this.node.path, props.region),
+      retentionDays: props.backups.retentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS,
+    };
+    this.backupBucketName = backups?.bucket;
+    const backupPrefix = `${this.masterName}/`;
     const readPassword = new IamRolePolicy(this, "read-password", {
       role: role.id,
       policy: new DataAwsIamPolicyDocument(this, "read-password-policy", {
         statement: [
           { actions: ["ssm:GetParameter"], resources: [...parameters.map((p) => p.arn), ...certificateArns] },
           ...(placement.kmsKeyArn ? [{ actions: ["kms:Decrypt"], resources: [placement.kmsKeyArn] }] : []),
+          ...(props.notifications ? [{ actions: ["sns:Publish"], resources: [props.notifications.snsTopicArn] }] : []),
+          ...(backups ? [{ actions: ["s3:PutObject"], resources: [`arn:aws:s3:::${backups.bucket}/${backupPrefix}*`] }] : []),
         ],
       }).json,
     });
@@ -160,6 +228,18 @@ export class Ec2RedisSentinel extends Construct {
     for (const address of addresses) this.allow({ cidr: `${address}/32` });
     for (const cidr of placement.clientCidrs) this.allow({ cidr });
     for (const securityGroupId of placement.clientSecurityGroupIds) this.allow({ securityGroupId });
+    let unresolvedMonitors = 0;
+    for (const cidr of props.monitoring?.cidrs ?? []) {
+      const name = Token.isUnresolved(cidr) ? `unresolved-${unresolvedMonitors++}` : cidr.replace(/\//g, "_");
+      new VpcSecurityGroupIngressRule(this, `monitoring-from-${name}-${EXPORTER_PORT}`, {
+        securityGroupId: this.securityGroup.id,
+        ipProtocol: "tcp",
+        fromPort: EXPORTER_PORT,
+        toPort: EXPORTER_PORT,
+        cidrIpv4: cidr,
+        description: "Prometheus redis_exporter",
+      });
+    }
     const egress = (id: string, cidr: string, port: number, description: string) =>
       new VpcSecurityGroupEgressRule(this, id, {
         securityGroupId: this.securityGroup.id,
@@ -188,8 +268,89 @@ export class Ec2RedisSentinel extends Construct {
         }).id;
 
     this.userData = placement.nodes.map((_, index) =>
-      renderCloudConfig(config, { addresses }, index, { dataDevice: DATA_DEVICE }),
+      renderCloudConfig(config, { addresses }, index, {
+        dataDevice: DATA_DEVICE,
+        exporter: props.monitoring !== undefined,
+        notifications: props.notifications && {
+          sns: { topicArn: props.notifications.snsTopicArn, region: topicRegion(props.notifications.snsTopicArn) ?? props.region },
+        },
+        backup: backups && { target: { s3: { bucket: backups.bucket, region: props.region, prefix: "" } } },
+      }),
     );
+
+    if (backups && props.backups?.bucketName === undefined) {
+      const bucket = new S3Bucket(this, "backup-bucket", { bucket: backups.bucket });
+      new S3BucketVersioningA(this, "backup-bucket-versioning", {
+        bucket: bucket.id,
+        versioningConfiguration: { status: "Enabled" },
+      });
+      new S3BucketServerSideEncryptionConfigurationA(this, "backup-bucket-encryption", {
+        bucket: bucket.id,
+        rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      });
+      new S3BucketPublicAccessBlock(this, "backup-bucket-public-access", {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      });
+      new S3BucketLifecycleConfiguration(this, "backup-bucket-lifecycle", {
+        bucket: bucket.id,
+        rule: [
+          {
+            id: "expire-backups",
+            status: "Enabled",
+            filter: [{ prefix: "" }],
+            expiration: [{ days: backups.retentionDays }],
+            noncurrentVersionExpiration: [{ noncurrentDays: 1 }],
+            abortIncompleteMultipartUpload: [{ daysAfterInitiation: 1 }],
+          },
+        ],
+      });
+    }
+    if (backups) {
+      // EBS snapshots of the data volumes, selected by a tag only this construct's volumes carry.
+      const dlmRole = new IamRole(this, "snapshot-role", {
+        namePrefix: "redis-sentinel-dlm-",
+        assumeRolePolicy: new DataAwsIamPolicyDocument(this, "snapshot-assume-role", {
+          statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["dlm.amazonaws.com"] }] }],
+        }).json,
+      });
+      new IamRolePolicyAttachment(this, "snapshot-role-policy", {
+        role: dlmRole.name,
+        policyArn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
+      });
+      // Snapshots of volumes encrypted with a customer managed key: DLM creates grants on that key.
+      if (placement.kmsKeyArn) {
+        new IamRolePolicy(this, "snapshot-role-kms", {
+          role: dlmRole.id,
+          policy: new DataAwsIamPolicyDocument(this, "snapshot-role-kms-policy", {
+            statement: [
+              { actions: ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncrypt*"], resources: [placement.kmsKeyArn] },
+            ],
+          }).json,
+        });
+      }
+      new DlmLifecyclePolicy(this, "snapshots", {
+        description: `Daily snapshots of the data volumes of Redis Sentinel cluster ${this.masterName}`,
+        executionRoleArn: dlmRole.arn,
+        state: "ENABLED",
+        policyDetails: {
+          resourceTypes: ["VOLUME"],
+          targetTags: { [SNAPSHOT_TAG]: this.snapshotTagValue },
+          schedule: [
+            {
+              name: "daily",
+              createRule: { interval: 24, intervalUnit: "HOURS", times: ["03:00"] },
+              retainRule: { count: backups.retentionDays },
+              copyTags: true,
+            },
+          ],
+        },
+      });
+    }
+    const alarmTopic = props.alarms && props.alarms !== true ? props.alarms.snsTopicArn : undefined;
 
     placement.nodes.forEach((node, index) => {
       const eni = new NetworkInterface(this, `node-${index}-eni`, {
@@ -221,8 +382,26 @@ export class Ec2RedisSentinel extends Construct {
         type: "gp3",
         encrypted: true,
         kmsKeyId: placement.kmsKeyArn,
-        tags: { Name: `${this.masterName}-${index}-data` },
+        tags: { Name: `${this.masterName}-${index}-data`, ...(backups ? { [SNAPSHOT_TAG]: this.snapshotTagValue } : {}) },
       });
+      if (props.alarms) {
+        new CloudwatchMetricAlarm(this, `node-${index}-status-check`, {
+          // Named after the construct path: two stacks of one account may hold clusters of the same master name.
+          alarmName: `${this.node.path.replace(/\//g, "-")}-node-${index}-status-check-failed`,
+          alarmDescription: `Redis Sentinel ${this.masterName} node ${index} (${node.privateIp}) fails its EC2 status checks`,
+          namespace: "AWS/EC2",
+          metricName: "StatusCheckFailed",
+          dimensions: { InstanceId: instance.id },
+          statistic: "Maximum",
+          period: 60,
+          evaluationPeriods: 2,
+          threshold: 1,
+          comparisonOperator: "GreaterThanOrEqualToThreshold",
+          // No data: the instance is stopped or gone, which a Redis node should not be.
+          treatMissingData: "breaching",
+          ...(alarmTopic ? { alarmActions: [alarmTopic], okActions: [alarmTopic] } : {}),
+        });
+      }
       new VolumeAttachment(this, `node-${index}-data-attachment`, {
         deviceName: DATA_DEVICE,
         volumeId: volume.id,
@@ -261,6 +440,51 @@ export class Ec2RedisSentinel extends Construct {
 /** The spec and the placement, validated together: one error lists every problem of both, before any resource. */
 function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   const problems: SpecProblem[] = [];
+  (props.monitoring?.cidrs ?? []).forEach((cidr, i) => {
+    const problem = Token.isUnresolved(cidr) ? undefined : cidrProblem(cidr);
+    if (problem) problems.push({ path: `monitoring.cidrs[${i}]`, value: JSON.stringify(cidr), message: problem });
+  });
+  let spec = props.spec;
+  if (props.notifications) {
+    const arn = props.notifications.snsTopicArn;
+    if (Token.isUnresolved(arn) || !/^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)) {
+      problems.push({
+        path: "notifications.snsTopicArn",
+        value: JSON.stringify(arn),
+        message:
+          "must be the ARN of a standard SNS topic, known when the stack is synthesized (it is written into the user data), such as arn:aws:sns:eu-west-1:123456789012:redis-ha-events",
+      });
+    }
+    for (const field of ["notificationScript", "clientReconfigScript"] as const) {
+      if (props.spec?.sentinel?.[field] !== undefined) {
+        problems.push({
+          path: `spec.sentinel.${field}`,
+          value: JSON.stringify(props.spec.sentinel[field]),
+          message: "is set by the construct with notifications: remove it, or remove notifications",
+        });
+      }
+    }
+    spec = {
+      ...props.spec,
+      sentinel: {
+        ...props.spec?.sentinel,
+        notificationScript: VM_NOTIFY_SCRIPTS.notification,
+        clientReconfigScript: VM_NOTIFY_SCRIPTS.clientReconfig,
+      },
+    };
+  }
+  const bucketName = props.backups?.bucketName;
+  if (bucketName !== undefined && (Token.isUnresolved(bucketName) || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucketName))) {
+    problems.push({
+      path: "backups.bucketName",
+      value: JSON.stringify(bucketName),
+      message: "must be an S3 bucket name known when the stack is synthesized (it is written into the user data), such as redis-ha-backups",
+    });
+  }
+  const retention = props.backups?.retentionDays;
+  if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 1000)) {
+    problems.push({ path: "backups.retentionDays", value: String(retention), message: "must be a whole number of days from 1 to 1000, such as 14" });
+  }
   let config: RedisSentinelConfig | undefined;
   let placement: Ec2Placement | undefined;
   if (props.spec !== undefined && "auth" in props.spec) {
@@ -272,7 +496,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   }
   try {
     config = parseSpec({
-      ...props.spec,
+      ...spec,
       auth: { secrets: { source: "ssm-parameters", path: parameterPath, region: props.region } },
     });
   } catch (e) {
@@ -288,7 +512,16 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
     };
     problems.push(...e.problems.map((p) => fromProps[p.path] ?? { ...p, path: `spec.${p.path}` }));
   }
-  const { spec: _spec, region: _region, parameterPath: _path, ...placementInput } = props;
+  const {
+    spec: _spec,
+    region: _region,
+    parameterPath: _path,
+    monitoring: _monitoring,
+    alarms: _alarms,
+    notifications: _notifications,
+    backups: _backups,
+    ...placementInput
+  } = props;
   try {
     // With an invalid node count, the placement is checked without it (NaN): that problem is reported once.
     placement = parseEc2Placement(placementInput, config?.topology.nodeCount ?? NaN, Token.isUnresolved);
@@ -298,4 +531,14 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   }
   if (problems.length > 0 || !config || !placement) throw new SpecError(problems);
   return { config, placement };
+}
+
+/** The region of an SNS topic ARN, or undefined for a token. */
+function topicRegion(arn: string): string | undefined {
+  return Token.isUnresolved(arn) ? undefined : arn.split(":")[3];
+}
+
+/** A bucket name for the backups, the same at every synth of this construct in this region. */
+function defaultBucketName(path: string, region: string): string {
+  return `redis-ha-backups-${createHash("sha256").update(`${path}\n${region}`).digest("hex").slice(0, 16)}`;
 }

@@ -67,6 +67,10 @@ export const ENVIRONMENTS: readonly Environment[] = [
       ...network,
       instanceType: "t3.small",
       spec: { topology: { masterName: "spoke-redis" }, redis: { memory: { maxmemory: "1gb" } } },
+      // Operations (issue #6): metrics for the Prometheus in the tools subnet, status-check alarms, daily backups.
+      monitoring: { cidrs: ["10.20.50.0/24"] },
+      alarms: true,
+      backups: { retentionDays: 7 },
     },
   },
   {

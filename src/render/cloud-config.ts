@@ -1,17 +1,38 @@
 import { stringify } from "yaml";
 import type { RedisSentinelConfig } from "../spec";
+import { renderBackupScript, type BackupOptions } from "./backup-script";
+import { renderExporterScript, VM_EXPORTER_SCRIPT } from "./exporter";
 import { NODE_FILES, UNIT_NAMES, VM_STAGE } from "./layout";
 import { renderCluster } from "./node";
 import type { ClusterNodes } from "./nodes";
+import { renderClientReconfigScript, renderNotificationScript, type NotifyOptions } from "./notify-script";
+import { BACKUP_UNIT_NAMES, renderBackupUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
 
 /** Where the boot script is installed on a VM. */
 export const VM_BOOT_SCRIPT = "/usr/local/sbin/redis-ha-boot";
 /** EC2 user data is limited to 16 KB. */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+/** Where the failover scripts are installed on a VM (`notifications`); sentinel.conf names them. */
+export const VM_NOTIFY_SCRIPTS = {
+  notification: "/etc/redis-ha/notify.sh",
+  clientReconfig: "/etc/redis-ha/client-reconfig.sh",
+} as const;
 
 export interface CloudConfigOptions {
   /** Block device of the node's data volume, formatted on first use and mounted on the data directory. */
   readonly dataDevice?: string;
+  /**
+   * Install Debian's prometheus-redis-exporter, pointed at this node by a rendered script that writes its
+   * environment file (the password in a file, never on a command line). @default false
+   */
+  readonly exporter?: boolean;
+  /**
+   * Install the failover notification and client-reconfig scripts at VM_NOTIFY_SCRIPTS. The config must name them
+   * (`sentinel.notificationScript`, `sentinel.clientReconfigScript`). @default none
+   */
+  readonly notifications?: NotifyOptions;
+  /** Install the backup script and a systemd timer that runs it. @default none */
+  readonly backup?: BackupOptions & { /** systemd OnCalendar= expression. @default "daily" */ readonly onCalendar?: string };
 }
 
 /**
@@ -31,8 +52,14 @@ export function renderCloudConfig(
   const usesSsm = [config.auth.secrets, config.tls.certificates].some((store) => store?.source === "ssm-parameters");
   if (usesSsm) packages.push("awscli");
   if (options.dataDevice) packages.push("amazon-ec2-utils"); // udev names for EBS NVMe devices (/dev/sdf)
+  if (options.exporter) packages.push("prometheus-redis-exporter");
 
   const file = (path: string, content: string, permissions: string) => ({ path, owner: "root:root", permissions, content });
+  const backupFiles = options.backup && [
+    file(VM_BACKUP_SCRIPT, renderBackupScript(config, nodes, index, options.backup), "0755"),
+    file(`/etc/systemd/system/${BACKUP_UNIT_NAMES.service}`, renderBackupUnits(options.backup.onCalendar).service, "0644"),
+    file(`/etc/systemd/system/${BACKUP_UNIT_NAMES.timer}`, renderBackupUnits(options.backup.onCalendar).timer, "0644"),
+  ];
   const body = {
     package_update: true,
     packages,
@@ -44,11 +71,22 @@ export function renderCloudConfig(
       file(VM_BOOT_SCRIPT, node.bootScript, "0755"),
       file(`/etc/systemd/system/${UNIT_NAMES.redis}`, node.units.redis, "0644"),
       file(`/etc/systemd/system/${UNIT_NAMES.sentinel}`, node.units.sentinel, "0644"),
+      ...(options.exporter ? [file(VM_EXPORTER_SCRIPT, renderExporterScript(config, nodes, index), "0755")] : []),
+      ...(options.notifications
+        ? [
+            file(VM_NOTIFY_SCRIPTS.notification, renderNotificationScript(config, options.notifications), "0755"),
+            file(VM_NOTIFY_SCRIPTS.clientReconfig, renderClientReconfigScript(config, options.notifications), "0755"),
+          ]
+        : []),
+      ...(backupFiles ?? []),
     ],
     runcmd: [
       "rm -f /usr/sbin/policy-rc.d",
       "systemctl disable --now redis-server.service redis-sentinel.service",
       options.dataDevice ? `REDIS_HA_DATA_DEVICE=${options.dataDevice} ${VM_BOOT_SCRIPT}` : VM_BOOT_SCRIPT,
+      // After the boot script: the exporter reads the node's TLS files from where it wrote them.
+      ...(options.exporter ? [VM_EXPORTER_SCRIPT] : []),
+      ...(options.backup ? [`systemctl daemon-reload`, `systemctl enable --now ${BACKUP_UNIT_NAMES.timer}`] : []),
     ],
   };
   const header = [

@@ -11,7 +11,8 @@ export type { AlertRule, AlertRuleGroup, AlertRulesOptions } from "./alert-rules
 export { renderBackupScript } from "./backup-script";
 export type { BackupOptions, BackupTarget } from "./backup-script";
 export { renderBootScript } from "./boot-script";
-export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT } from "./cloud-config";
+export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT, VM_NOTIFY_SCRIPTS } from "./cloud-config";
+export { EXPORTER_ENV_FILE, EXPORTER_PORT, renderExporterScript, VM_EXPORTER_SCRIPT } from "./exporter";
 export type { CloudConfigOptions } from "./cloud-config";
 export { POD_PATHS, POD_SCRIPT, renderPodFiles } from "./kubernetes";
 export { NODE_FILES, UNIT_NAMES, VM_HOME, VM_STAGE, VM_USER } from "./layout";
@@ -25,5 +26,5 @@ export { preStopSeconds, PRESTOP_CATCH_UP_SECONDS, renderPreStopScript } from ".
 export { renderProbeScript } from "./probe-script";
 export { renderRedisConf } from "./redis-conf";
 export { renderSentinelConf } from "./sentinel-conf";
-export { renderSystemdUnits } from "./systemd-units";
+export { BACKUP_UNIT_NAMES, renderBackupUnits, renderSystemdUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
 export { base64GzipExpression, terraformLiteral, textOfBase64GzipExpression } from "./terraform-text";

@@ -58,3 +58,51 @@ export function renderSystemdUnits(config: RedisSentinelConfig): { readonly redi
     sentinel: unit("Redis Sentinel", `/usr/bin/redis-sentinel ${NODE_FILES.sentinelConf}`, 1),
   };
 }
+
+/** Where the backup script is installed on a VM. */
+export const VM_BACKUP_SCRIPT = "/usr/local/sbin/redis-ha-backup";
+/** systemd units that run the backup script on a VM. */
+export const BACKUP_UNIT_NAMES = {
+  service: "redis-ha-backup.service",
+  timer: "redis-ha-backup.timer",
+} as const;
+
+/**
+ * The backup service and its timer. The service runs the backup script once, as root (it reads the password from
+ * the secret store and the RDB file from the data directory); the timer runs it at `onCalendar`, a random delay of
+ * up to 30 minutes apart on each node, and catches up on a run missed while the node was off.
+ */
+export function renderBackupUnits(onCalendar = "daily"): { readonly service: string; readonly timer: string } {
+  if (!/^[A-Za-z0-9 *:,./~-]+$/.test(onCalendar)) {
+    throw new Error(`backup onCalendar "${onCalendar}" is not a systemd calendar expression, such as daily or *-*-* 03:00:00`);
+  }
+  return {
+    service: [
+      "[Unit]",
+      "Description=Redis backup to off-node storage (cdktf-redis-sentinel)",
+      "After=network-online.target redis-ha-server.service",
+      "Wants=network-online.target",
+      "",
+      "[Service]",
+      "Type=oneshot",
+      `ExecStart=${VM_BACKUP_SCRIPT}`,
+      "UMask=0077",
+      "PrivateTmp=true",
+      "NoNewPrivileges=true",
+      "",
+    ].join("\n"),
+    timer: [
+      "[Unit]",
+      "Description=Redis backup schedule (cdktf-redis-sentinel)",
+      "",
+      "[Timer]",
+      `OnCalendar=${onCalendar}`,
+      "RandomizedDelaySec=30min",
+      "Persistent=true",
+      "",
+      "[Install]",
+      "WantedBy=timers.target",
+      "",
+    ].join("\n"),
+  };
+}

@@ -91,6 +91,16 @@ describe.each(["dev", "staging", "prod"])("%s", (name) => {
   });
 });
 
+test("staging turns on the operations: exporter rules, status-check alarms, backups with DLM snapshots", () => {
+  const json = synthesized("staging");
+  const on9121 = Object.values(json.resource.aws_vpc_security_group_ingress_rule).filter((r: any) => r.from_port === 9121);
+  expect(on9121).toEqual([expect.objectContaining({ cidr_ipv4: "10.20.50.0/24" })]);
+  expect(Object.keys(json.resource.aws_cloudwatch_metric_alarm)).toHaveLength(3);
+  expect(Object.keys(json.resource.aws_s3_bucket)).toHaveLength(1);
+  expect(Object.keys(json.resource.aws_dlm_lifecycle_policy)).toHaveLength(1);
+  expect(synthesized("prod").resource.aws_s3_bucket).toBeUndefined();
+});
+
 test("the Kubernetes environment synthesizes with no cluster reachable, with the outputs its clients need", () => {
   const k8s = JSON.parse(Testing.synth(app.node.findChild("redis-sentinel-k8s-dev") as TerraformStack));
   expect(k8s.provider.kubernetes[0]).toEqual({ config_path: "~/.kube/config", config_context: "dev" });
