@@ -88,7 +88,7 @@ export async function rotatePassword(options: RotateOptions): Promise<RotationRe
   return { ok: steps.every((s) => s.ok), steps };
 }
 
-/** The master and replicas the sentinels know, and every sentinel (those given and those they know). */
+/** The master and every replica a sentinel knows, and every sentinel (those given and those it knows). */
 async function discover(given: readonly Endpoint[], masterName: string, auth: Auth) {
   const errors: string[] = [];
   for (const sentinel of given) {
@@ -97,10 +97,10 @@ async function discover(given: readonly Endpoint[], masterName: string, auth: Au
         const master = fieldsOf(await c.call("SENTINEL", "MASTER", masterName));
         const replicas = ((await c.call("SENTINEL", "REPLICAS", masterName)) as unknown[]).map(fieldsOf);
         const others = ((await c.call("SENTINEL", "SENTINELS", masterName)) as unknown[]).map(fieldsOf);
-        const servers = [master, ...replicas.filter((r) => !/s_down|disconnected/.test(r.flags))].map((f) => ({
-          host: f.ip,
-          port: Number(f.port),
-        }));
+        // Every replica the sentinel knows, also one it counts as down or disconnected for the moment (a sentinel
+        // that just changed its own password reconnects to them): a server left out would keep the old password.
+        // One that does not answer is a FAIL line, and the phase can be run again.
+        const servers = [master, ...replicas].map((f) => ({ host: f.ip, port: Number(f.port) }));
         const all = [...given, ...others.map((f) => ({ host: f.ip, port: Number(f.port) }))];
         const sentinels = all.filter((e, i) => all.findIndex((o) => formatEndpoint(o) === formatEndpoint(e)) === i);
         return { servers, sentinels };
