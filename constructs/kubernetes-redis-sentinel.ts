@@ -9,6 +9,7 @@ import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import {
   alertRuleGroups,
+  EXPORTER_PORT,
   NODE_FILES,
   passwordKey,
   PASSWORD_KEY,
@@ -42,8 +43,6 @@ export interface KubernetesPeer {
 
 /** redis_exporter image of the monitoring sidecars: the exporter whose metrics the alert rules were written against. */
 export const DEFAULT_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.45.0";
-/** Port of the exporter that scrapes Redis (and, in a Sentinel pod of its own, the sentinel). */
-export const EXPORTER_PORT = 9121;
 /** Port of the second exporter of a Redis pod with a Sentinel sidecar: the one that scrapes the sentinel. */
 export const SENTINEL_EXPORTER_PORT = 9122;
 /** Where the notification scripts lie in a pod: in the ConfigMap, under POD_PATHS.config. */
