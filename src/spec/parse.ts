@@ -6,7 +6,7 @@ import { DEFAULT_APP_USER, DEFAULT_APP_USER_RULES, DEFAULT_REPLICA_PRIORITY } fr
 export interface SpecProblem {
   /** Dotted field path, such as `sentinel.quorum` or `topology.replicaPriority[1]`. */
   readonly path: string;
-  /** The value given there, as text; `(hidden)` under `auth`, where a value may be a secret. */
+  /** The value given there, as text; `(hidden)` under `auth` and for ACL rules that hold a password. */
   readonly value: string;
   /** What is wrong and how to fix it. */
   readonly message: string;
@@ -67,7 +67,9 @@ function toProblem(issue: z.core.$ZodIssue): SpecProblem {
   }
   const value = formatValue(issue);
   // Under auth a value may be a secret pasted in by mistake: never echo it.
-  const hidden = issue.path[0] === "auth" && value !== "(missing)";
+  // So may ACL rules that set a password (`>secret`, `#hash`): those are refused, and not echoed either.
+  const passwordInRules = issue.path.includes("rules") && /[<>#]/.test(value);
+  const hidden = (issue.path[0] === "auth" && value !== "(missing)") || passwordInRules;
   return { path, value: hidden ? "(hidden)" : value, message };
 }
 

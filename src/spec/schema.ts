@@ -25,7 +25,8 @@ const port = (field: string) =>
 const absolutePath = (field: string) =>
   z
     .string()
-    .regex(/^\/[^\s"'\\]*$/, `${field} must be an absolute path without spaces or quotes, such as /etc/redis-ha/notify.sh`);
+    // Letters, digits and . _ - / only: the rendered scripts use paths inside double quotes, where $ and ` expand.
+    .regex(/^\/[A-Za-z0-9._\/-]*$/, `${field} must be an absolute path of letters, digits, '.', '_', '-' and '/', such as /etc/redis-ha/notify.sh`);
 
 const SECRET_STORE_EXAMPLES =
   '{ source: "env", prefix: "REDIS_HA_" }, { source: "directory", path: "/run/secrets/redis-ha" } or { source: "ssm-parameters", path: "/redis-sentinel/prod", region: "eu-west-1" }';
@@ -234,8 +235,13 @@ const auth = z.strictObject(
 
 /** Names ACL mode keeps for its own users. */
 export const RESERVED_USER_NAMES = ["default", "admin", "replication", "sentinel"] as const;
-// One ACL rule: permissions only (commands, categories, keys, channels); no password, no on/off.
-const ACL_RULE = /^([+-]@?[a-z][a-z0-9|_-]*|~\S+|%R?W?~\S+|&\S+|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels)$/i;
+// One ACL rule: permissions only (commands, categories, keys, channels); no password, no on/off. Key and channel
+// patterns hold no quote, `$`, backtick or backslash: the boot script writes the rules inside double quotes.
+const PATTERN = "[^\\s\"$`\\\\]+";
+const ACL_RULE = new RegExp(
+  String.raw`^([+-]@?[a-z][a-z0-9|_-]*|~${PATTERN}|%R?W?~${PATTERN}|&${PATTERN}|allkeys|allchannels|allcommands|nocommands|resetkeys|resetchannels)$`,
+  "i",
+);
 
 const aclUser = z.strictObject({
   /** User name; its password is the secret `<name>-password`. */
@@ -251,7 +257,7 @@ const aclUser = z.strictObject({
     .string()
     .refine(
       (rules) => rules.trim().length > 0 && rules.trim().split(/\s+/).every((rule) => ACL_RULE.test(rule)),
-      'must list permissions only (such as "~* &* +@all -@admin -@dangerous +info"): passwords come from auth.secrets, and on/off/nopass are set by the cluster',
+      'must list permissions only (such as "~* &* +@all -@admin -@dangerous +info"), with no quote, $, backtick or backslash in a pattern: passwords come from auth.secrets, and on/off/nopass are set by the cluster',
     )
     .default(DEFAULT_APP_USER_RULES),
 });

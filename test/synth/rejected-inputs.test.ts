@@ -53,7 +53,7 @@ const OPEN_TO_THE_WORLD =
 const RESERVED_NAME =
   "is kept for the cluster's own users (default, admin, replication, sentinel). Choose another name, such as app";
 const PERMISSIONS_ONLY =
-  'must list permissions only (such as "~* &* +@all -@admin -@dangerous +info"): passwords come from auth.secrets, and on/off/nopass are set by the cluster';
+  'must list permissions only (such as "~* &* +@all -@admin -@dangerous +info"), with no quote, $, backtick or backslash in a pattern: passwords come from auth.secrets, and on/off/nopass are set by the cluster';
 const NOT_A_SECRET_STORE =
   'a literal secret is not accepted: the spec says where secrets live. Use { source: "env", prefix: "REDIS_HA_" }, { source: "directory", path: "/run/secrets/redis-ha" } or { source: "ssm-parameters", path: "/redis-sentinel/prod", region: "eu-west-1" }';
 const USE_3_5_OR_7 = "Use 3, 5 or 7";
@@ -360,7 +360,12 @@ const cases: Case[] = [
   {
     name: "ACL rules holding a password",
     target: { ec2: { ...ec2, spec: { acl: { users: [{ name: "spoke", rules: "~* +@all >secret" }] } } } },
-    problems: [problem("spec.acl.users[0].rules", '"~* +@all >secret"', PERMISSIONS_ONLY)],
+    problems: [problem("spec.acl.users[0].rules", "(hidden)", PERMISSIONS_ONLY)],
+  },
+  {
+    name: "ACL rules with a shell command substitution in a key pattern (the boot script runs as root)",
+    target: { ec2: { ...ec2, spec: { acl: { users: [{ name: "spoke", rules: "~$(reboot) +get" }] } } } },
+    problems: [problem("spec.acl.users[0].rules", '"~$(reboot) +get"', PERMISSIONS_ONLY)],
   },
   {
     name: "ACL rules turning the user on without a password",

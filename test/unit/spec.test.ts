@@ -231,7 +231,7 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
         {
           path: "sentinel.notificationScript",
           value: '"notify.sh"',
-          message: "notificationScript must be an absolute path without spaces or quotes, such as /etc/redis-ha/notify.sh",
+          message: "notificationScript must be an absolute path of letters, digits, '.', '_', '-' and '/', such as /etc/redis-ha/notify.sh",
         },
       ],
     ],
@@ -341,6 +341,16 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
     ],
   ])("%s", (_title, input, expected) => {
     expect(problemsOf(input)).toEqual(expected);
+  });
+
+  test("a secret directory that would run a command in the boot script is refused", () => {
+    expect(problemsOf({ auth: { secrets: { source: "directory", path: "/run/$(reboot)" } } })).toEqual([
+      {
+        path: "auth.secrets.path",
+        value: "(hidden)",
+        message: "auth.secrets.path must be an absolute path of letters, digits, '.', '_', '-' and '/', such as /etc/redis-ha/notify.sh",
+      },
+    ]);
   });
 
   test("a literal password is refused and never echoed", () => {
