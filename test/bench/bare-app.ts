@@ -1,6 +1,13 @@
 // The benchmark's yardstick: a cdktf app built straight from the provider classes (deep imports), with the same
 // stacks, resource types and counts as the synthesized example stacks, and none of our constructs or rendering.
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { DlmLifecyclePolicy } from "@cdktf/provider-aws/lib/dlm-lifecycle-policy";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DataAwsSecretsmanagerRandomPassword } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-random-password";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
@@ -125,6 +132,49 @@ const MAKERS: Readonly<Record<string, Maker>> = {
       deviceName: "/dev/sdf",
       instanceId: idOf(earlier("aws_instance", i), "i"),
       volumeId: idOf(earlier("aws_ebs_volume", i), "vol"),
+    }),
+  aws_cloudwatch_metric_alarm: (s, id, i, earlier) =>
+    new CloudwatchMetricAlarm(s, id, {
+      alarmName: id,
+      namespace: "AWS/EC2",
+      metricName: "StatusCheckFailed",
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 2,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      dimensions: { InstanceId: idOf(earlier("aws_instance", i), "i") },
+    }),
+  aws_s3_bucket: (s, id) => new S3Bucket(s, id, { bucket: id.replace(/_/g, "-") }),
+  aws_s3_bucket_versioning: (s, id, i, earlier) =>
+    new S3BucketVersioningA(s, id, { bucket: idOf(earlier("aws_s3_bucket", i), "bucket"), versioningConfiguration: { status: "Enabled" } }),
+  aws_s3_bucket_server_side_encryption_configuration: (s, id, i, earlier) =>
+    new S3BucketServerSideEncryptionConfigurationA(s, id, {
+      bucket: idOf(earlier("aws_s3_bucket", i), "bucket"),
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    }),
+  aws_s3_bucket_public_access_block: (s, id, i, earlier) =>
+    new S3BucketPublicAccessBlock(s, id, {
+      bucket: idOf(earlier("aws_s3_bucket", i), "bucket"),
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    }),
+  aws_s3_bucket_lifecycle_configuration: (s, id, i, earlier) =>
+    new S3BucketLifecycleConfiguration(s, id, {
+      bucket: idOf(earlier("aws_s3_bucket", i), "bucket"),
+      rule: [{ id: "expire", status: "Enabled", expiration: [{ days: 14 }] }],
+    }),
+  aws_dlm_lifecycle_policy: (s, id, _, earlier) =>
+    new DlmLifecyclePolicy(s, id, {
+      description: id,
+      executionRoleArn: (earlier("aws_iam_role", 0) as IamRole)?.arn ?? "arn:aws:iam::123456789012:role/dlm",
+      policyDetails: {
+        resourceTypes: ["VOLUME"],
+        targetTags: { "redis-sentinel-snapshots": id },
+        schedule: [{ name: "daily", createRule: { interval: 24, intervalUnit: "HOURS", times: ["03:00"] }, retainRule: { count: 14 } }],
+      },
     }),
   kubernetes_config_map_v1: (s, id) => new ConfigMapV1(s, id, { metadata: { name: id, namespace: "redis" }, data: { "redis.conf": "port 6379\n" } }),
   kubernetes_service_v1: (s, id) =>
