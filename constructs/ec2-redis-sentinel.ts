@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
@@ -99,8 +98,9 @@ export interface Ec2RedisSentinelProps extends Ec2PlacementInput {
   readonly backups?: {
     /**
      * An existing bucket to write to (the role may `s3:PutObject` on `<master name>/*` only); its lifecycle is yours.
-     * @default a new bucket, `redis-ha-backups-<hash of the construct path and region>`: versioned, encrypted
-     * (SSE-S3), public access blocked, objects expiring after `retentionDays`
+     * @default a new bucket named `redis-ha-backups-<unique suffix>` by Terraform (its name in the SSM parameter
+     * `<parameterPath>/backup-bucket`): versioned, encrypted (SSE-S3), public access blocked, objects expiring after
+     * `retentionDays`
      */
     readonly bucketName?: string;
     /** Days to keep the RDB copies (new bucket only) and the EBS snapshots. @default 14 (DEFAULT_BACKUP_RETENTION_DAYS) */
@@ -198,11 +198,22 @@ export class Ec2RedisSentinel extends Construct {
       role: role.name,
       policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
     });
-    const backups = props.backups && {
-      bucket: props.backups.bucketName ?? defaultBucketName(this.node.path, props.region),
-      retentionDays: props.backups.retentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS,
-    };
-    this.backupBucketName = backups?.bucket;
+    const backups = props.backups && { retentionDays: props.backups.retentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS };
+    // A new bucket gets a name Terraform makes unique (bucket names are global); the nodes read it from an SSM
+    // parameter when they back up, since the user data is rendered before the name exists.
+    const newBucket =
+      props.backups && props.backups.bucketName === undefined
+        ? new S3Bucket(this, "backup-bucket", { bucketPrefix: "redis-ha-backups-" })
+        : undefined;
+    const bucketParameter = newBucket
+      ? new SsmParameter(this, "backup-bucket-parameter", {
+          name: `${parameterPath}/backup-bucket`,
+          type: "String",
+          value: newBucket.bucket,
+          description: `Backup bucket of Redis Sentinel cluster ${this.masterName}`,
+        })
+      : undefined;
+    this.backupBucketName = props.backups?.bucketName ?? newBucket?.bucket;
     const backupPrefix = `${this.masterName}/`;
     const readPassword = new IamRolePolicy(this, "read-password", {
       role: role.id,
@@ -211,7 +222,15 @@ export class Ec2RedisSentinel extends Construct {
           { actions: ["ssm:GetParameter"], resources: [...parameters.map((p) => p.arn), ...certificateArns] },
           ...(placement.kmsKeyArn ? [{ actions: ["kms:Decrypt"], resources: [placement.kmsKeyArn] }] : []),
           ...(props.notifications ? [{ actions: ["sns:Publish"], resources: [props.notifications.snsTopicArn] }] : []),
-          ...(backups ? [{ actions: ["s3:PutObject"], resources: [`arn:aws:s3:::${backups.bucket}/${backupPrefix}*`] }] : []),
+          ...(bucketParameter ? [{ actions: ["ssm:GetParameter"], resources: [bucketParameter.arn] }] : []),
+          ...(backups
+            ? [
+                {
+                  actions: ["s3:PutObject"],
+                  resources: [`${newBucket ? newBucket.arn : `arn:aws:s3:::${props.backups!.bucketName}`}/${backupPrefix}*`],
+                },
+              ]
+            : []),
         ],
       }).json,
     });
@@ -274,12 +293,18 @@ export class Ec2RedisSentinel extends Construct {
         notifications: props.notifications && {
           sns: { topicArn: props.notifications.snsTopicArn, region: topicRegion(props.notifications.snsTopicArn) ?? props.region },
         },
-        backup: backups && { target: { s3: { bucket: backups.bucket, region: props.region, prefix: "" } } },
+        backup: backups && {
+          target: {
+            s3: bucketParameter
+              ? { bucketParameter: `${parameterPath}/backup-bucket`, region: props.region, prefix: "" }
+              : { bucket: props.backups!.bucketName!, region: props.region, prefix: "" },
+          },
+        },
       }),
     );
 
-    if (backups && props.backups?.bucketName === undefined) {
-      const bucket = new S3Bucket(this, "backup-bucket", { bucket: backups.bucket });
+    if (backups && newBucket) {
+      const bucket = newBucket;
       new S3BucketVersioningA(this, "backup-bucket-versioning", {
         bucket: bucket.id,
         versioningConfiguration: { status: "Enabled" },
@@ -538,7 +563,3 @@ function topicRegion(arn: string): string | undefined {
   return Token.isUnresolved(arn) ? undefined : arn.split(":")[3];
 }
 
-/** A bucket name for the backups, the same at every synth of this construct in this region. */
-function defaultBucketName(path: string, region: string): string {
-  return `redis-ha-backups-${createHash("sha256").update(`${path}\n${region}`).digest("hex").slice(0, 16)}`;
-}

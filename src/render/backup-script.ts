@@ -4,8 +4,18 @@ import { cliFunctionLines, credentialLines } from "./shell";
 
 /** Where a backup goes. */
 export type BackupTarget =
-  /** An S3 bucket (VMs; the instance role needs `s3:PutObject` on `arn:aws:s3:::BUCKET/PREFIX*`). */
-  | { readonly s3: { readonly bucket: string; readonly region: string; /** @default "" */ readonly prefix?: string } }
+  /**
+   * An S3 bucket (VMs; the instance role needs `s3:PutObject` on `arn:aws:s3:::BUCKET/PREFIX*`): named, or read at
+   * each run from an SSM parameter holding its name (a bucket whose name Terraform chooses; the role needs
+   * `ssm:GetParameter` on it).
+   */
+  | {
+      readonly s3: ({ readonly bucket: string } | { readonly bucketParameter: string }) & {
+        readonly region: string;
+        /** @default "" */
+        readonly prefix?: string;
+      };
+    }
   /** A local directory (absolute path), such as a mounted backup volume; used by the local tests. */
   | { readonly directory: string };
 
@@ -25,13 +35,19 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)*$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
+const SSM_NAME = /^\/[A-Za-z0-9_.\-/]{1,1000}$/;
 
 function checkBackupOptions(options: BackupOptions): void {
   const problems: string[] = [];
   const target = options.target;
   if ("s3" in target) {
-    const { bucket, region, prefix = "" } = target.s3;
-    if (!BUCKET.test(bucket)) problems.push(`target.s3.bucket "${bucket}" is not an S3 bucket name. Use one such as redis-ha-backups`);
+    const { region, prefix = "" } = target.s3;
+    if ("bucket" in target.s3 && !BUCKET.test(target.s3.bucket)) {
+      problems.push(`target.s3.bucket "${target.s3.bucket}" is not an S3 bucket name. Use one such as redis-ha-backups`);
+    }
+    if ("bucketParameter" in target.s3 && !SSM_NAME.test(target.s3.bucketParameter)) {
+      problems.push(`target.s3.bucketParameter "${target.s3.bucketParameter}" is not an SSM parameter name. Use one such as /redis-sentinel/prod/backup-bucket`);
+    }
     if (!REGION.test(region)) problems.push(`target.s3.region "${region}" is not an AWS region. Use one such as eu-west-1`);
     if (!PREFIX.test(prefix)) {
       problems.push(`target.s3.prefix "${prefix}" must be empty or end with '/', of letters, digits and !_.*'()-, such as backups/prod/`);
@@ -133,7 +149,14 @@ export function renderBackupScript(config: RedisSentinelConfig, nodes: ClusterNo
     "",
     ...("s3" in target
       ? [
-          `uri="s3://${target.s3.bucket}/${target.s3.prefix ?? ""}${key}"`,
+          ...("bucket" in target.s3
+            ? [`bucket=${target.s3.bucket}`]
+            : [
+                `bucket="$(aws ssm get-parameter --region ${target.s3.region} --name ${target.s3.bucketParameter} --query Parameter.Value --output text)" ||`,
+                `  fail "cannot read the bucket's name from the SSM parameter ${target.s3.bucketParameter}"`,
+                `[[ "$bucket" =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]] || fail "the SSM parameter ${target.s3.bucketParameter} holds no bucket name"`,
+              ]),
+          `uri="s3://$bucket/${target.s3.prefix ?? ""}${key}"`,
           `aws s3 cp --region ${target.s3.region} --only-show-errors "$work/dump.rdb" "$uri" || fail "aws s3 cp to $uri failed"`,
           'echo "redis-ha-backup: $uri"',
         ]

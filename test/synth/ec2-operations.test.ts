@@ -12,6 +12,7 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
+import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Testing, TerraformStack } from "cdktf";
 import { parse } from "yaml";
@@ -228,10 +229,15 @@ describe("notifications", () => {
 });
 
 describe("backups", () => {
-  test("a new bucket: versioned, encrypted, private, expiring after 14 days by default", () => {
-    const bucket = full.cluster.backupBucketName!;
-    expect(bucket).toMatch(/^redis-ha-backups-[0-9a-f]{16}$/);
-    expect(full.text).toHaveResourceWithProperties(S3Bucket, { bucket });
+  test("a new bucket: named uniquely by Terraform, versioned, encrypted, private, expiring after 14 days by default", () => {
+    // Bucket names are global: Terraform makes one unique, and the nodes read it from an SSM parameter.
+    const [bucketId] = Object.keys(full.json.resource.aws_s3_bucket);
+    expect(full.text).toHaveResourceWithProperties(S3Bucket, { bucket_prefix: "redis-ha-backups-" });
+    expect(full.text).toHaveResourceWithProperties(SsmParameter, {
+      name: "/redis-sentinel/test/backup-bucket",
+      type: "String",
+      value: `\${aws_s3_bucket.${bucketId}.bucket}`,
+    });
     expect(full.text).toHaveResourceWithProperties(S3BucketVersioningA, { versioning_configuration: { status: "Enabled" } });
     expect(full.text).toHaveResourceWithProperties(S3BucketServerSideEncryptionConfigurationA, {
       rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
@@ -245,21 +251,25 @@ describe("backups", () => {
     expect(full.text).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
       rule: [expect.objectContaining({ status: "Enabled", expiration: [{ days: 14 }] })],
     });
-    // The same name at every synth.
-    expect(synth(all).cluster.backupBucketName).toBe(bucket);
   });
 
-  test("the role may put objects under the cluster's prefix only", () => {
+  test("the role may put objects under the cluster's prefix only, and read the bucket's name", () => {
+    const [bucketId] = Object.keys(full.json.resource.aws_s3_bucket);
     const put = policyStatements(full.json).filter((s) => s.actions.some((a) => a.startsWith("s3:")));
     expect(put).toEqual([
-      expect.objectContaining({ actions: ["s3:PutObject"], resources: [`arn:aws:s3:::${full.cluster.backupBucketName}/spoke-redis/*`] }),
+      expect.objectContaining({ actions: ["s3:PutObject"], resources: [`\${aws_s3_bucket.${bucketId}.arn}/spoke-redis/*`] }),
     ]);
+    const parameterId = Object.keys(full.json.resource.aws_ssm_parameter).find((k) => k.includes("backup-bucket"))!;
+    expect(policyStatements(full.json)).toContainEqual(
+      expect.objectContaining({ actions: ["ssm:GetParameter"], resources: [`\${aws_ssm_parameter.${parameterId}.arn}`] }),
+    );
   });
 
   test("an existing bucket: no bucket resource, the script writes there", () => {
     const { json, userData } = synth({ ...base, backups: { bucketName: "acme-redis-backups", retentionDays: 30 } });
     expect(json.resource.aws_s3_bucket).toBeUndefined();
-    expect(files(userData[0])[VM_BACKUP_SCRIPT].content).toContain('uri="s3://acme-redis-backups/spoke-redis/10.20.1.10/$stamp.rdb"');
+    expect(files(userData[0])[VM_BACKUP_SCRIPT].content).toContain("bucket=acme-redis-backups\n");
+    expect(files(userData[0])[VM_BACKUP_SCRIPT].content).toContain('uri="s3://$bucket/spoke-redis/10.20.1.10/$stamp.rdb"');
     const dlm = Object.values(json.resource.aws_dlm_lifecycle_policy) as any[];
     expect(dlm[0].policy_details.schedule[0].retain_rule).toEqual({ count: 30 });
   });
@@ -267,7 +277,8 @@ describe("backups", () => {
   test("the backup script and its timer pass shellcheck and systemd-analyze verify", () => {
     const f = files(full.userData[1]);
     const script: string = f[VM_BACKUP_SCRIPT].content;
-    expect(script).toContain(`s3://${full.cluster.backupBucketName}/spoke-redis/10.20.2.10/`);
+    expect(script).toContain("--name /redis-sentinel/test/backup-bucket --query Parameter.Value --output text");
+    expect(script).toContain('uri="s3://$bucket/spoke-redis/10.20.2.10/$stamp.rdb"');
     const check = shellcheck(script);
     expect(check.stdout).toBe("");
     const dir = fs.mkdtempSync(path.join(tmp, "units-"));

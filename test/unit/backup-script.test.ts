@@ -29,7 +29,8 @@ const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_"
 
 test("copies to S3 under <prefix><master-name>/<node>/<UTC time>.rdb, the password only through REDISCLI_AUTH", () => {
   const text = renderBackupScript(config, { addresses }, 1, s3);
-  expect(text).toContain('uri="s3://redis-ha-backups/prod/mymaster/10.0.2.11/$stamp.rdb"');
+  expect(text).toContain("bucket=redis-ha-backups\n");
+  expect(text).toContain('uri="s3://$bucket/prod/mymaster/10.0.2.11/$stamp.rdb"');
   expect(text).toContain('aws s3 cp --region eu-west-1 --only-show-errors "$work/dump.rdb" "$uri"');
   expect(text).toContain('redis() { redis_cli 10.0.2.11 "$@"; }');
   expect(text).toContain('REDISCLI_AUTH="$redis_password" timeout 3 redis-cli --no-auth-warning --raw --user admin -h "$1" -p 6379');
