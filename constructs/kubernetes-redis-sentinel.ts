@@ -603,6 +603,16 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
   if (props.clusterDomain !== undefined && (typeof props.clusterDomain !== "string" || !DNS_NAME.test(props.clusterDomain))) {
     add("clusterDomain", props.clusterDomain, "must be a DNS domain such as cluster.local");
   }
+  const SECRET_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+  if (typeof props.passwordSecret !== "string" || !SECRET_NAME.test(props.passwordSecret)) {
+    add("passwordSecret", props.passwordSecret, "must be the name of a Secret: lower-case letters, digits, '-' and '.', such as redis-passwords");
+  }
+  if (props.tlsSecret !== undefined && (typeof props.tlsSecret !== "string" || !SECRET_NAME.test(props.tlsSecret))) {
+    add("tlsSecret", props.tlsSecret, "must be the name of a Secret: lower-case letters, digits, '-' and '.', such as redis-tls");
+  }
+  if (props.storageSize !== undefined && (typeof props.storageSize !== "string" || quantityBytes(props.storageSize) === undefined)) {
+    add("storageSize", props.storageSize, 'must be a Kubernetes quantity such as "10Gi" or "500Mi"');
+  }
   if (props.sentinels !== undefined && props.sentinels !== "sidecar" && props.sentinels !== "separate") {
     add("sentinels", props.sentinels, 'must be "sidecar" or "separate"');
   }

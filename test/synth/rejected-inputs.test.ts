@@ -448,6 +448,19 @@ const cases: Case[] = [
     problems: [problem("tlsSecret", '"redis-tls"', "is only read with TLS: set spec.tls.enabled to true, or remove tlsSecret")],
   },
 
+  {
+    name: "a data volume size Kubernetes cannot read",
+    target: { kubernetes: { ...k8s, storageSize: "lots", spec: { redis: k8sMemory } } },
+    problems: [problem("storageSize", '"lots"', 'must be a Kubernetes quantity such as "10Gi" or "500Mi"')],
+  },
+  {
+    name: "an empty password Secret name",
+    target: { kubernetes: { ...k8s, passwordSecret: "", spec: { redis: k8sMemory } } },
+    problems: [
+      problem("passwordSecret", '""', "must be the name of a Secret: lower-case letters, digits, '-' and '.', such as redis-passwords"),
+    ],
+  },
+
   // Unknown keys, at several levels
   {
     name: "a typo at the top of the spec",
