@@ -188,14 +188,10 @@ export class Ec2RedisSentinel extends Construct {
     }
 
     // The nodes' role: Session Manager instead of SSH, and reading its own parameters.
-    const role = new IamRole(this, "role", {
+    const role = this.serviceRole({
+      ids: { role: "role", assume: "assume-role", attachment: "session-manager" },
       namePrefix: "redis-sentinel-",
-      assumeRolePolicy: new DataAwsIamPolicyDocument(this, "assume-role", {
-        statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }] }],
-      }).json,
-    });
-    new IamRolePolicyAttachment(this, "session-manager", {
-      role: role.name,
+      service: "ec2.amazonaws.com",
       policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
     });
     const backups = props.backups && { retentionDays: props.backups.retentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS };
@@ -336,14 +332,10 @@ export class Ec2RedisSentinel extends Construct {
     }
     if (backups) {
       // EBS snapshots of the data volumes, selected by a tag only this construct's volumes carry.
-      const dlmRole = new IamRole(this, "snapshot-role", {
+      const dlmRole = this.serviceRole({
+        ids: { role: "snapshot-role", assume: "snapshot-assume-role", attachment: "snapshot-role-policy" },
         namePrefix: "redis-sentinel-dlm-",
-        assumeRolePolicy: new DataAwsIamPolicyDocument(this, "snapshot-assume-role", {
-          statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["dlm.amazonaws.com"] }] }],
-        }).json,
-      });
-      new IamRolePolicyAttachment(this, "snapshot-role-policy", {
-        role: dlmRole.name,
+        service: "dlm.amazonaws.com",
         policyArn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
       });
       // Snapshots of volumes encrypted with a customer managed key: DLM creates grants on that key.
@@ -434,6 +426,23 @@ export class Ec2RedisSentinel extends Construct {
         stopInstanceBeforeDetaching: true,
       });
     });
+  }
+
+  /** A role that an AWS service assumes, with one managed policy attached. */
+  private serviceRole(options: {
+    readonly ids: { readonly role: string; readonly assume: string; readonly attachment: string };
+    readonly namePrefix: string;
+    readonly service: string;
+    readonly policyArn: string;
+  }): IamRole {
+    const role = new IamRole(this, options.ids.role, {
+      namePrefix: options.namePrefix,
+      assumeRolePolicy: new DataAwsIamPolicyDocument(this, options.ids.assume, {
+        statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: [options.service] }] }],
+      }).json,
+    });
+    new IamRolePolicyAttachment(this, options.ids.attachment, { role: role.name, policyArn: options.policyArn });
+    return role;
   }
 
   /** Opens the Redis and Sentinel ports to `peer`: one ingress rule per port. */

@@ -10,6 +10,7 @@ import { Construct } from "constructs";
 import {
   alertRuleGroups,
   EXPORTER_PORT,
+  exporterEnvironment,
   NODE_FILES,
   passwordKey,
   PASSWORD_KEY,
@@ -336,7 +337,6 @@ export class KubernetesRedisSentinel extends Construct {
       capabilities: { drop: ["ALL"] },
     };
     const image = props.image ?? DEFAULT_REDIS_IMAGE;
-    const env: Array<{ name: string; value: string }> = [];
     const secrets = config.tls.enabled ? ["secret", "tls"] : ["secret"];
     const probe = (kind: string, initialDelaySeconds: number) => ({
       exec: { command: run("probe", kind) },
@@ -350,7 +350,6 @@ export class KubernetesRedisSentinel extends Construct {
       image,
       command: ["redis-server", NODE_FILES.redisConf],
       workingDir: POD_PATHS.data,
-      env,
       port: [{ name: "redis", containerPort: config.redis.port }],
       volumeMount: mounts("data", "config", "secret"),
       securityContext: containerSecurity,
@@ -366,37 +365,35 @@ export class KubernetesRedisSentinel extends Construct {
     const acl = config.acl.enabled;
     // One exporter per process: REDIS_ADDR is the process on this pod. With TLS the address is the pod's DNS name,
     // which its certificate holds ($(POD_NAME) is expanded by the kubelet, not Terraform).
-    const exporter = (name: string, portName: string, port: number, target: number, user: string) => ({
-      name,
-      image: props.monitoring?.image ?? DEFAULT_EXPORTER_IMAGE,
-      env: [
-        ...(config.tls.enabled ? [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }] : []),
-        {
-          name: "REDIS_ADDR",
-          value: config.tls.enabled
-            ? `rediss://$(POD_NAME).${w.headless}.${namespace}.svc.${props.clusterDomain ?? "cluster.local"}:${target}`
-            : `redis://localhost:${target}`,
-        },
-        ...(acl ? [{ name: "REDIS_USER", value: user }] : []),
-        // From the Secret through the environment: never in the arguments, the pod spec or the Terraform state.
-        {
-          name: "REDIS_PASSWORD",
-          valueFrom: { secretKeyRef: { name: props.passwordSecret, key: acl ? passwordKey(user) : PASSWORD_KEY } },
-        },
-        { name: "REDIS_EXPORTER_WEB_LISTEN_ADDRESS", value: `:${port}` },
-        ...(config.tls.enabled
-          ? [
-              { name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${POD_PATHS.tls}/${CERTIFICATE_KEYS.ca}` },
-              { name: "REDIS_EXPORTER_TLS_CLIENT_CERT_FILE", value: `${POD_PATHS.tls}/${CERTIFICATE_KEYS.certificate}` },
-              { name: "REDIS_EXPORTER_TLS_CLIENT_KEY_FILE", value: `${POD_PATHS.tls}/${CERTIFICATE_KEYS.key}` },
-            ]
-          : []),
-      ],
-      port: [{ name: portName, containerPort: port }],
-      volumeMount: config.tls.enabled ? mounts("tls") : [],
-      securityContext: containerSecurity,
-      resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
-    });
+    const exporter = (name: string, portName: string, port: number, target: number, user: string) => {
+      const settings = exporterEnvironment(config, {
+        address: config.tls.enabled
+          ? `rediss://$(POD_NAME).${w.headless}.${namespace}.svc.${props.clusterDomain ?? "cluster.local"}:${target}`
+          : `redis://localhost:${target}`,
+        user,
+        listenPort: port,
+        tlsDir: config.tls.enabled ? POD_PATHS.tls : undefined,
+      });
+      const login = settings.filter((v) => v.name === "REDIS_ADDR" || v.name === "REDIS_USER");
+      return {
+        name,
+        image: props.monitoring?.image ?? DEFAULT_EXPORTER_IMAGE,
+        env: [
+          ...(config.tls.enabled ? [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }] : []),
+          ...login,
+          // From the Secret through the environment: never in the arguments, the pod spec or the Terraform state.
+          {
+            name: "REDIS_PASSWORD",
+            valueFrom: { secretKeyRef: { name: props.passwordSecret, key: acl ? passwordKey(user) : PASSWORD_KEY } },
+          },
+          ...settings.filter((v) => !login.includes(v)),
+        ],
+        port: [{ name: portName, containerPort: port }],
+        volumeMount: config.tls.enabled ? mounts("tls") : [],
+        securityContext: containerSecurity,
+        resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+      };
+    };
     // The sentinels' ACL has no admin user: their exporter logs in as the sentinel user.
     const exporters = !props.monitoring
       ? []
@@ -413,7 +410,6 @@ export class KubernetesRedisSentinel extends Construct {
       image,
       command: ["redis-sentinel", NODE_FILES.sentinelConf],
       workingDir: POD_PATHS.data,
-      env,
       port: [{ name: "sentinel", containerPort: config.sentinel.port }],
       volumeMount: mounts("data", "config", "secret", ...(webhook ? ["webhook"] : [])),
       securityContext: containerSecurity,
@@ -465,7 +461,6 @@ export class KubernetesRedisSentinel extends Construct {
                 name: "boot",
                 image,
                 command: run("boot", w.processes),
-                env,
                 volumeMount: mounts("data", "config", "stage", ...secrets),
                 securityContext: containerSecurity,
               },

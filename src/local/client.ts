@@ -1,12 +1,9 @@
-import Redis from "ioredis";
-import type { ConnectionOptions } from "node:tls";
+import type Redis from "ioredis";
+import { closeClient, openClient, type Auth } from "../ops/connect";
 
 /** How a client logs in: a password (password mode), or a user and its password (ACL mode); over TLS when given. */
-export interface ClientAuth {
-  readonly username?: string;
+export interface ClientAuth extends Auth {
   readonly password: string;
-  /** TLS options (the CA, and a client certificate when the server asks for one). @default plain text */
-  readonly tls?: ConnectionOptions;
 }
 
 /** A password alone logs in as the `default` user (password mode). */
@@ -16,7 +13,10 @@ export type Credentials = string | ClientAuth;
 export const clientAuth = (credentials: Credentials): ClientAuth =>
   typeof credentials === "string" ? { password: credentials } : credentials;
 
-/** A short-lived connection that fails fast instead of retrying, and gives up after `timeoutMs`: for health checks and tests. */
+/**
+ * A short-lived connection that fails fast instead of retrying, and gives up after `timeoutMs`: for health checks and
+ * tests. Unlike `withConnection` (src/ops), it does not check the login first: `fn` sees a refused AUTH as NOAUTH.
+ */
 export async function withClient<T>(
   host: string,
   port: number,
@@ -24,21 +24,7 @@ export async function withClient<T>(
   fn: (client: Redis) => Promise<T>,
   timeoutMs = 3000,
 ): Promise<T> {
-  const { username, password, tls } = clientAuth(credentials);
-  const client = new Redis({
-    host,
-    port,
-    ...(username ? { username } : {}),
-    password,
-    ...(tls ? { tls } : {}),
-    lazyConnect: true,
-    connectTimeout: 1000,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    enableReadyCheck: false,
-    retryStrategy: () => null,
-  });
-  client.on("error", () => undefined); // each command's own promise reports the failure
+  const client = openClient({ host, port }, clientAuth(credentials), { commandTimeoutMs: timeoutMs });
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${host}:${port} did not answer within ${timeoutMs} ms`)), timeoutMs);
@@ -47,8 +33,7 @@ export async function withClient<T>(
     return await Promise.race([client.connect().then(() => fn(client)), deadline]);
   } finally {
     clearTimeout(timer);
-    // disconnect() on a connection that already failed arms a 2 s timer that nothing clears, holding the process.
-    if (client.status !== "end") client.disconnect();
+    closeClient(client);
   }
 }
 

@@ -1,4 +1,5 @@
 import Redis from "ioredis";
+import type { ConnectionOptions } from "node:tls";
 
 /** Where a Redis or a Sentinel listens. */
 export interface Endpoint {
@@ -6,10 +7,12 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** How to authenticate: a password alone (`requirepass`), or an ACL user and its password. */
+/** How to authenticate: a password alone (`requirepass`), or an ACL user and its password; over TLS when given. */
 export interface Auth {
   readonly username?: string;
   readonly password?: string;
+  /** TLS options (the CA, and a client certificate when the server asks for one). @default plain text */
+  readonly tls?: ConnectionOptions;
 }
 
 /** Credentials for a cluster's Redis nodes and for its sentinels. */
@@ -79,6 +82,7 @@ export function openClient(endpoint: Endpoint, auth: Auth, options: ClientOption
     port: endpoint.port,
     ...(auth.username ? { username: auth.username } : {}),
     ...(auth.password ? { password: auth.password } : {}),
+    ...(auth.tls ? { tls: auth.tls } : {}),
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? 1000,
     commandTimeout: options.commandTimeoutMs ?? 2000,

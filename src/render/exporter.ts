@@ -12,6 +12,35 @@ export const VM_EXPORTER_SCRIPT = "/usr/local/sbin/redis-ha-exporter-env";
 /** TLS: copies of the node's CA, certificate and key that the exporter's user may read. */
 const EXPORTER_TLS_DIR = "/var/lib/prometheus/redis-ha-tls";
 
+/** One variable of redis_exporter's environment. */
+export interface ExporterVariable {
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * What redis_exporter reads from its environment to scrape one Redis server or sentinel, but the password
+ * (REDIS_PASSWORD), which each platform hands over its own way: REDIS_ADDR, REDIS_USER in ACL mode, and the TLS files
+ * when `tlsDir` holds them. Both platforms' exporters are configured from this.
+ */
+export function exporterEnvironment(
+  config: RedisSentinelConfig,
+  target: { readonly address: string; readonly user: string; readonly tlsDir?: string; readonly listenPort?: number },
+): ExporterVariable[] {
+  return [
+    { name: "REDIS_ADDR", value: target.address },
+    ...(config.acl.enabled ? [{ name: "REDIS_USER", value: target.user }] : []),
+    ...(target.listenPort !== undefined ? [{ name: "REDIS_EXPORTER_WEB_LISTEN_ADDRESS", value: `:${target.listenPort}` }] : []),
+    ...(target.tlsDir !== undefined
+      ? [
+          { name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${target.tlsDir}/${CERTIFICATE_KEYS.ca}` },
+          { name: "REDIS_EXPORTER_TLS_CLIENT_CERT_FILE", value: `${target.tlsDir}/${CERTIFICATE_KEYS.certificate}` },
+          { name: "REDIS_EXPORTER_TLS_CLIENT_KEY_FILE", value: `${target.tlsDir}/${CERTIFICATE_KEYS.key}` },
+        ]
+      : []),
+  ];
+}
+
 /**
  * The script that points Debian's prometheus-redis-exporter at node `index` and restarts it. It writes
  * EXPORTER_ENV_FILE (mode 0640, root:prometheus) with REDIS_ADDR, REDIS_USER (`admin`, in ACL mode) and
@@ -28,15 +57,11 @@ export function renderExporterScript(config: RedisSentinelConfig, nodes: Cluster
   const useTls = tls.enabled && tls.plaintextPort === undefined;
   const port = tls.enabled && tls.plaintextPort !== undefined ? tls.plaintextPort : config.redis.port;
   const env = [
-    `REDIS_ADDR=${useTls ? "rediss" : "redis"}://${self}:${port}`,
-    ...(config.acl.enabled ? [`REDIS_USER=${SYSTEM_USERS.admin}`] : []),
-    ...(useTls
-      ? [
-          `REDIS_EXPORTER_TLS_CA_CERT_FILE=${EXPORTER_TLS_DIR}/${CERTIFICATE_KEYS.ca}`,
-          `REDIS_EXPORTER_TLS_CLIENT_CERT_FILE=${EXPORTER_TLS_DIR}/${CERTIFICATE_KEYS.certificate}`,
-          `REDIS_EXPORTER_TLS_CLIENT_KEY_FILE=${EXPORTER_TLS_DIR}/${CERTIFICATE_KEYS.key}`,
-        ]
-      : []),
+    ...exporterEnvironment(config, {
+      address: `${useTls ? "rediss" : "redis"}://${self}:${port}`,
+      user: SYSTEM_USERS.admin,
+      tlsDir: useTls ? EXPORTER_TLS_DIR : undefined,
+    }).map(({ name, value }) => `${name}=${value}`),
     'ARGS=""',
   ];
   return [
