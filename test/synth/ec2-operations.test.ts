@@ -26,20 +26,11 @@ import {
   VM_EXPORTER_SCRIPT,
   VM_NOTIFY_SCRIPTS,
 } from "../../src/render";
+import { EC2_PLACEMENT } from "./fixtures";
 
 const TOPIC = "arn:aws:sns:eu-west-1:123456789012:redis-ha-events";
 const ALARM_TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops-pager";
-const base: Ec2RedisSentinelProps = {
-  region: "eu-west-1",
-  vpcId: "vpc-0123456789abcdef0",
-  nodes: [
-    { subnetId: "subnet-a", availabilityZone: "eu-west-1a", subnetCidr: "10.20.1.0/24" },
-    { subnetId: "subnet-b", availabilityZone: "eu-west-1b", subnetCidr: "10.20.2.0/24" },
-    { subnetId: "subnet-c", availabilityZone: "eu-west-1c", subnetCidr: "10.20.3.0/24" },
-  ],
-  parameterPath: "/redis-sentinel/test",
-  spec: { topology: { masterName: "spoke-redis" } },
-};
+const base: Ec2RedisSentinelProps = { ...EC2_PLACEMENT, spec: { topology: { masterName: "spoke-redis" } } };
 const all: Ec2RedisSentinelProps = {
   ...base,
   monitoring: { cidrs: ["10.20.200.0/24", "10.30.0.0/16"] },

@@ -9,18 +9,13 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Testing, TerraformStack } from "cdktf";
 import { Ec2RedisSentinel, type Ec2RedisSentinelProps } from "../../constructs/ec2-redis-sentinel";
 import { textOfBase64GzipExpression } from "../../src/render";
+import { EC2_PLACEMENT } from "./fixtures";
 
 const props: Ec2RedisSentinelProps = {
-  region: "eu-west-1",
-  vpcId: "vpc-0123456789abcdef0",
-  nodes: [
-    { subnetId: "subnet-a", availabilityZone: "eu-west-1a", subnetCidr: "10.20.1.0/24" },
-    { subnetId: "subnet-b", availabilityZone: "eu-west-1b", subnetCidr: "10.20.2.0/24" },
-    { subnetId: "subnet-c", availabilityZone: "eu-west-1c", subnetCidr: "10.20.3.0/24", privateIp: "10.20.3.77" },
-  ],
+  ...EC2_PLACEMENT,
+  nodes: [EC2_PLACEMENT.nodes[0], EC2_PLACEMENT.nodes[1], { ...EC2_PLACEMENT.nodes[2], privateIp: "10.20.3.77" }],
   clientCidrs: ["10.20.100.0/24"],
   clientSecurityGroupIds: ["sg-0123456789abcdef0"],
-  parameterPath: "/redis-sentinel/test",
   spec: { topology: { masterName: "spoke-redis" } },
 };
 

@@ -10,18 +10,9 @@ import { SpecError, type SpecProblem } from "../../src";
 import { buildApp } from "../../stacks/app";
 import { ENVIRONMENTS, type Environment } from "../../stacks/environments";
 import { KUBERNETES_ENVIRONMENTS, type KubernetesEnvironment } from "../../stacks/kubernetes-stack";
+import { EC2_PLACEMENT } from "./fixtures";
 
-const ec2: Ec2RedisSentinelProps = {
-  region: "eu-west-1",
-  vpcId: "vpc-0123456789abcdef0",
-  nodes: [
-    { subnetId: "subnet-a", availabilityZone: "eu-west-1a", subnetCidr: "10.20.1.0/24" },
-    { subnetId: "subnet-b", availabilityZone: "eu-west-1b", subnetCidr: "10.20.2.0/24" },
-    { subnetId: "subnet-c", availabilityZone: "eu-west-1c", subnetCidr: "10.20.3.0/24" },
-  ],
-  clientCidrs: ["10.20.100.0/24"],
-  parameterPath: "/redis-sentinel/test",
-};
+const ec2: Ec2RedisSentinelProps = { ...EC2_PLACEMENT, clientCidrs: ["10.20.100.0/24"] };
 const [nodeA, nodeB, nodeC] = ec2.nodes;
 const fiveNodes = [...ec2.nodes, nodeA, nodeB];
 const ssmCertificates = { source: "ssm-parameters", path: "/redis-sentinel/test/tls", region: "eu-west-1" } as const;
