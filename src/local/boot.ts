@@ -19,6 +19,8 @@ export interface StagedNode {
   readonly home: string;
   /** The boot script. */
   readonly script: string;
+  /** The network namespace the script runs in (it asks the sentinels over the network). @default the caller's */
+  readonly namespace?: string;
 }
 
 /** Writes `node`'s rendered configs and boot script into `stage` (created, mode 0700) for a node living in `home`. */
@@ -36,7 +38,8 @@ export function stageNode(node: NodeFiles, stage: string, home: string): StagedN
  * and no service start (the caller starts the processes). `env` carries the secrets (REDIS_HA_SECRETS_DIR, or where `auth.secrets` says).
  */
 export function runBootScript(node: StagedNode, env: Readonly<Record<string, string>>): SpawnSyncReturns<string> {
-  return spawnSync("bash", [node.script], {
+  const command = [...(node.namespace ? ["ip", "netns", "exec", node.namespace] : []), "bash", node.script];
+  return spawnSync(command[0], command.slice(1), {
     encoding: "utf8",
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",

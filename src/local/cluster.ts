@@ -9,6 +9,7 @@ import { BINARIES, isOurProcess, isRunning, requireBinaries, startProcess, stopP
 import type { ClientAuth } from "./client";
 import { inspectCluster, type ClusterStatus, type NodeEndpoint } from "./status";
 import { localAddresses } from "./addresses";
+import type { TestHost } from "./netns";
 import { clusterFromUserData } from "./user-data";
 
 export interface LocalUpOptions {
@@ -24,6 +25,12 @@ export interface LocalUpOptions {
   readonly healthTimeoutMs?: number;
   /** Progress lines. @default silent */
   readonly log?: (line: string) => void;
+  /**
+   * Run node i on test host `hosts[i]` of a `TestNetwork` (its address, in its own network namespace) instead of on
+   * a loopback address: its processes and its boot script run in that namespace, so that the network between the
+   * nodes can be partitioned. Not with `separateSentinels` or `firstAddress`. @default loopback addresses
+   */
+  readonly hosts?: readonly TestHost[];
 }
 
 /** The two processes of a node. */
@@ -37,6 +44,8 @@ const PROCESSES = {
 interface NodeState extends NodeEndpoint {
   readonly index: number;
   readonly home: string;
+  /** The network namespace the node's processes and boot script run in. @default the caller's */
+  readonly namespace?: string;
   /** PIDs of the processes this cluster started, by kind. */
   readonly pids: { redis?: number; sentinel?: number };
 }
@@ -59,6 +68,8 @@ interface ClusterState {
 export type LocalRole = "app" | "admin" | "sentinel";
 
 const STATE_FILE = "cluster.json";
+/** The command prefix that runs a program in network namespace `namespace` (none for the caller's). */
+const inNamespace = (namespace: string | undefined): string[] => (namespace ? ["ip", "netns", "exec", namespace] : []);
 /** One file per secret, named by its key (the boot scripts' REDIS_HA_SECRETS_DIR). */
 const SECRETS_DIR = "secrets";
 const safePath = /^[A-Za-z0-9._/-]+$/;
@@ -72,7 +83,10 @@ export class LocalCluster {
   /** Renders `config` for loopback addresses, boots every node and waits until the cluster is healthy. */
   static async up(config: RedisSentinelConfig, options: LocalUpOptions = {}): Promise<LocalCluster> {
     const n = config.topology.nodeCount;
-    const addresses = localAddresses(n, options.firstAddress);
+    if (options.hosts && (options.hosts.length !== n || options.separateSentinels || options.firstAddress)) {
+      throw new Error(`hosts must name one test host per node (${n}), without separateSentinels or firstAddress`);
+    }
+    const addresses = options.hosts ? options.hosts.map((h) => h.address) : localAddresses(n, options.firstAddress);
     const first = addresses[0].split(".");
     const sentinelAddresses = options.separateSentinels
       ? localAddresses(n, [...first.slice(0, 3), Number(first[3]) + 10].join("."))
@@ -141,6 +155,7 @@ export class LocalCluster {
         redisPort: meta.redisPort,
         sentinelPort: meta.sentinelPort,
         home: path.join(dir, `node-${index}`),
+        ...(options.hosts ? { namespace: options.hosts[index].namespace } : {}),
         pids: {},
       })),
     };
@@ -232,7 +247,7 @@ export class LocalCluster {
   start(kind: ProcessKind, index: number): number {
     const node = this.state.nodes[index];
     const { binary, conf, log } = PROCESSES[kind];
-    const pid = startProcess(binary, [conf], node.home, path.join(node.home, log));
+    const pid = startProcess(binary, [conf], node.home, path.join(node.home, log), inNamespace(node.namespace));
     node.pids[kind] = pid;
     this.save();
     return pid;
@@ -260,7 +275,7 @@ export class LocalCluster {
     const node = this.state.nodes[index];
     const script = path.join(this.stageOf(index), "boot.sh");
     const result = runBootScript(
-      { stage: this.stageOf(index), home: node.home, script },
+      { stage: this.stageOf(index), home: node.home, script, namespace: node.namespace },
       {
         REDIS_HA_SECRETS_DIR: path.join(this.dir, SECRETS_DIR),
         ...(this.state.tlsDir ? { REDIS_HA_TLS_DIR: this.state.tlsDir } : {}),

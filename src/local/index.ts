@@ -9,3 +9,5 @@ export type { ClusterStatus, NodeEndpoint, NodeStatus, RedisStatus, SentinelStat
 export { clientAuth, withClient } from "./client";
 export type { ClientAuth, Credentials as ClientCredentials } from "./client";
 export { restoreFromRdb } from "./restore";
+export { TEST_NETWORK_RANGE, TestNetwork, pidsInNamespace } from "./netns";
+export type { TestHost, TestNetworkOptions } from "./netns";

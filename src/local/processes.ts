@@ -16,14 +16,17 @@ export function requireBinaries(): void {
 
 /**
  * Starts `command args` detached, in `cwd`, appending its output to `logFile`, and returns its PID. The process
- * outlives this one (so that `redis-ha local up` can return); it is stopped by PID with `stopProcess`.
+ * outlives this one (so that `redis-ha local up` can return); it is stopped by PID with `stopProcess`. `prefix`
+ * runs it through a command that execs it in place (`ip netns exec NS`), so that the PID stays the process's.
  */
-export function startProcess(command: string, args: readonly string[], cwd: string, logFile: string): number {
+export function startProcess(command: string, args: readonly string[], cwd: string, logFile: string, prefix: readonly string[] = []): number {
   const out = fs.openSync(logFile, "a", 0o600);
   try {
     // umask 077, as the VM units set it: Sentinel and CONFIG REWRITE re-create the configs, which then hold the
     // password, and a re-created file takes its mode from the umask. `exec` keeps the PID.
-    const child = spawn("sh", ["-c", 'umask 077 && exec "$0" "$@"', command, ...args], {
+    const sh = ["sh", "-c", 'umask 077 && exec "$0" "$@"', command, ...args];
+    const [program, ...argv] = [...prefix, ...sh];
+    const child = spawn(program, argv, {
       cwd,
       detached: true,
       stdio: ["ignore", out, out],
