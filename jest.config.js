@@ -19,5 +19,13 @@ module.exports = {
       transform,
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
     },
+    {
+      // Real processes in network namespaces of their own on 198.18.0.0/15 (TestNetwork): Kubernetes pods as the
+      // kubelet runs them, and network partitions. Needs root, iproute2 and nftables.
+      displayName: "netns",
+      testEnvironment: "node",
+      transform,
+      testMatch: ["<rootDir>/test/netns/**/*.test.ts"],
+    },
   ],
 };
