@@ -204,7 +204,8 @@ describe("the synth commands write cdk.tf.json for every stack", () => {
 
 test("Terraform evaluates no text of ours: every ${ and %{ in a stack is a reference of its own or escaped", () => {
   // Terraform reads every string as a template. A shell script's ${HOME} left as it is would fail at plan.
-  const expressions = /^(\$\{)(data|aws_|kubernetes_|var\.|local\.|uuid\(\)|base64gzip\(")/;
+  // Our own expressions: references, base64gzip of the user data, and the conditions of the plan-time checks (self).
+  const expressions = /^(\$\{)(data|aws_|kubernetes_|var\.|local\.|uuid\(\)|base64gzip\("|self\.|contains\(self\.)/;
   for (const id of ["redis-sentinel-dev", "redis-sentinel-staging", "redis-sentinel-prod", "redis-sentinel-k8s-dev"]) {
     const text = JSON.stringify(JSON.parse(Testing.synth(app.node.findChild(id) as TerraformStack)));
     const strings: string[] = [];
