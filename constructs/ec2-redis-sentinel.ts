@@ -26,6 +26,7 @@ import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Token } from "cdktf";
+import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
 import {
   base64GzipExpression,
@@ -702,7 +703,8 @@ function subnetChecks(index: number, node: Ec2Placement["nodes"][number], vpcId:
     ...(literal(node.subnetCidr)
       ? [
           {
-            condition: `\${self.cidr_block == "${node.subnetCidr}"}`,
+            // AWS gives the network address: 10.20.1.0/24 for a subnetCidr written 10.20.1.7/24.
+            condition: `\${self.cidr_block == "${ipaddr.IPv4.networkAddressFromCIDR(node.subnetCidr).toString()}/${ipaddr.IPv4.parseCIDR(node.subnetCidr)[1]}"}`,
             errorMessage: `nodes[${index}].subnetCidr is ${node.subnetCidr}, but subnet ${node.subnetId} has another CIDR: give the subnet's CIDR`,
           },
         ]
