@@ -541,7 +541,7 @@ export class Ec2RedisSentinel extends Construct {
     });
   }
 
-  /** A role that an AWS service assumes, with a managed policy attached when `policyArn` is given. */
+  /** A role that an AWS service assumes, with a managed policy attached when `policy` is given. */
   private serviceRole(options: {
     readonly ids: { readonly role: string; readonly assume: string };
     readonly namePrefix: string;

@@ -112,7 +112,7 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
       vpcId: z.string().min(1, "must name a VPC, such as vpc-0abc1234"),
       /** One entry per node, in node order. */
       nodes: z.array(node),
-      /** CIDRs of the clients (Spoke's subnets) that may reach Redis and Sentinel. @default [] */
+      /** IPv4 CIDRs of the clients (Spoke's subnets) that may reach Redis and Sentinel. @default [] */
       clientCidrs: z.array(literalOr(ipv4CidrProblem)).default([]),
       /** Security groups of the clients that may reach Redis and Sentinel. @default [] */
       clientSecurityGroupIds: z
