@@ -172,17 +172,21 @@ export async function missingOn(nc: NetCluster, index: number, keys: readonly st
 
 /**
  * Heals and waits for a healthy cluster, watching every node meanwhile: no node but the sentinels' master ever takes
- * a write (the write probe), so the old master never comes back as a second master. Resolves with the master's index
- * and how long the heal took to a healthy cluster and to a writable master.
+ * a write (the write probe), so the old master never comes back as a second master. With `watchMs`, it watches for
+ * at least that long after the heal (a failover the sentinels start late) and waits for a healthy cluster again.
+ * Resolves with the master's index and how long the heal took to a healthy cluster and to a writable master.
  */
-export async function healAndSettle(nc: NetCluster, timeoutMs = 90_000): Promise<{ master: number; healthyMs: number; writableMs: number; secondMasters: string[] }> {
+export async function healAndSettle(
+  nc: NetCluster,
+  options: { readonly timeoutMs?: number; readonly watchMs?: number } = {},
+): Promise<{ master: number; healthyMs: number; writableMs: number; secondMasters: string[] }> {
   nc.net.heal();
   const healedAt = Date.now();
   const secondMasters: string[] = [];
   let writableMs: number | undefined;
-  let healthy = false;
+  let done = false;
   const watch = (async () => {
-    while (!healthy) {
+    while (!done) {
       const writable: number[] = [];
       await Promise.all(
         nc.cluster.nodes.map(async (_, i) => {
@@ -195,13 +199,17 @@ export async function healAndSettle(nc: NetCluster, timeoutMs = 90_000): Promise
     }
   })();
   try {
-    const status = await nc.cluster.waitHealthy(timeoutMs);
+    let status = await nc.cluster.waitHealthy(options.timeoutMs ?? 90_000);
     const healthyMs = Date.now() - healedAt;
-    healthy = true;
+    if (options.watchMs !== undefined) {
+      await sleep(healedAt + options.watchMs - Date.now());
+      status = await nc.cluster.waitHealthy(options.timeoutMs ?? 90_000);
+    }
+    done = true;
     await watch;
     return { master: indexOf(nc, status.master!.split(":")[0]), healthyMs, writableMs: writableMs ?? healthyMs, secondMasters };
   } finally {
-    healthy = true;
+    done = true;
     await watch;
   }
 }
