@@ -1,4 +1,14 @@
-import { bootOnNetwork, figure, healAndSettle, indexOf, sleep, type NetCluster } from "./partition-checks";
+import {
+  bootOnNetwork,
+  figure,
+  healAndSettle,
+  indexOf,
+  missingOn,
+  sleep,
+  startDirectWriter,
+  startSentinelWaitWriter,
+  type NetCluster,
+} from "./partition-checks";
 
 // A network-wide outage longer than down-after: every node cut from every other (10 s), then healed, on two
 // kernel behaviours for connection attempts: SYN retransmissions every second for the first four
@@ -30,8 +40,17 @@ describe.each(BEHAVIOURS)(`a network-wide outage of ${OUTAGE_MS} ms with $name`,
     for (const h of nc.hosts) expect(nc.net.sysctlValue(h, SYN_LINEAR)).toBe(String(value));
     const outcomes: string[] = [];
     let failovers = 0;
+    let confirmed = 0;
+    let lostConfirmed = 0;
+    let followingConfirmed = 0;
+    let lostFollowingConfirmed = 0;
     for (let run = 0; run < RUNS; run++) {
       const before = indexOf(nc, (await nc.cluster.waitHealthy(90_000)).master!.split(":")[0]);
+      // Two clients confirm each write with WAIT 1: one stays on its connection to the master (the worst case), one
+      // follows the sentinels with the recommended ioredis settings.
+      const writer = startDirectWriter(nc, before, `outage-${run}`, { wait: true });
+      const follower = startSentinelWaitWriter(nc, `outage-follower-${run}`);
+      await sleep(1000);
       nc.net.partition(nc.hosts.map((h) => [h]));
       await sleep(OUTAGE_MS);
       // A failover the sentinels start after the heal takes a few seconds more: watch for 20 s after the heal.
@@ -40,9 +59,24 @@ describe.each(BEHAVIOURS)(`a network-wide outage of ${OUTAGE_MS} ms with $name`,
       const status = await nc.cluster.waitHealthy(90_000);
       const after = settled.master;
       expect(status.nodes.filter((n) => n.redis.role === "master")).toHaveLength(1);
+      const { acks } = await writer.stop();
+      const followed = (await follower.stop()).acks;
+      const lost = await missingOn(nc, after, acks.map((a) => a.key));
+      const lostFollowing = await missingOn(nc, after, followed.map((a) => a.key));
+      lostConfirmed += lost;
+      confirmed += acks.length;
+      lostFollowingConfirmed += lostFollowing;
+      followingConfirmed += followed.length;
       if (after !== before) failovers++;
-      outcomes.push(after !== before ? `failover (node ${before} -> ${after})` : "no failover");
+      outcomes.push(
+        `${after !== before ? `failover (node ${before} -> ${after})` : "no failover"}, WAIT 1 writes lost: ` +
+          `${lost} of ${acks.length} staying, ${lostFollowing} of ${followed.length} following`,
+      );
     }
-    figure(`network-wide outage of ${OUTAGE_MS} ms, ${name}: ${failovers} unneeded failovers in ${RUNS} runs (${outcomes.join("; ")})`);
+    figure(
+      `network-wide outage of ${OUTAGE_MS} ms, ${name}: ${failovers} unneeded failovers in ${RUNS} runs; ` +
+        `writes confirmed by WAIT 1 lost: ${lostConfirmed} of ${confirmed} from a client staying on the master, ` +
+        `${lostFollowingConfirmed} of ${followingConfirmed} from ioredis following the sentinels (${outcomes.join("; ")})`,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
-import type Redis from "ioredis";
+import * as fs from "node:fs";
+import Redis, { type RedisOptions } from "ioredis";
 import { LocalCluster, TestNetwork, withClient, type LocalRole } from "../../src/local";
 import { closeClient, openClient } from "../../src/ops/connect";
 import { writeRefusal } from "../../src/ops/write-probe";
@@ -17,7 +18,7 @@ export interface NetCluster {
   /** Host names by node index: n0, n1, ... */
   readonly hosts: readonly string[];
   readonly config: RedisSentinelConfig;
-  /** Stops every process by PID and deletes the network. */
+  /** Stops every process by PID, deletes the network and the cluster's directory. */
   destroy(): Promise<void>;
 }
 
@@ -38,6 +39,8 @@ export async function bootOnNetwork(
   const destroy = async () => {
     await cluster?.down();
     net.destroy();
+    // PARTITION_KEEP_DIRS=1 keeps the nodes' logs for reading after a run.
+    if (cluster && !process.env.PARTITION_KEEP_DIRS) fs.rmSync(cluster.dir, { recursive: true, force: true });
   };
   try {
     const testHosts = hosts.map((h, i) => net.addHost(h, `${base}.${11 + i}`));
@@ -152,6 +155,58 @@ export function startDirectWriter(nc: NetCluster, index: number, prefix: string,
       stopped = true;
       await loop;
       closeClient(client);
+      return { acks, errors };
+    },
+  };
+}
+
+/** The ioredis options the README's "Connect a client" recommends, on top of sentinels, name and credentials. */
+export const RECOMMENDED_IOREDIS: RedisOptions = {
+  failoverDetector: true,
+  connectTimeout: 1000,
+  commandTimeout: 1000,
+  sentinelCommandTimeout: 1000,
+  retryStrategy: (times) => Math.min(times * 100, 1000),
+  reconnectOnError: (e) => (e.message.startsWith("READONLY") ? 2 : false),
+};
+
+/**
+ * An application on the controller: ioredis in sentinel mode with the recommended options, writing
+ * `<prefix>:<n>` every `everyMs`, each confirmed by `WAIT 1 200`. Stops like `startDirectWriter`.
+ */
+export function startSentinelWaitWriter(nc: NetCluster, prefix: string, everyMs = 10): DirectWriter {
+  const { username, password } = nc.cluster.credentials("app");
+  const client = new Redis({
+    sentinels: nc.cluster.nodes.map((n) => ({ host: n.address, port: n.sentinelPort })),
+    name: nc.cluster.masterName,
+    ...(username ? { username, sentinelUsername: username } : {}),
+    password,
+    sentinelPassword: password,
+    ...RECOMMENDED_IOREDIS,
+  });
+  client.on("error", () => undefined);
+  const acks: Ack[] = [];
+  const errors = new Map<string, number>();
+  let stopped = false;
+  const loop = (async () => {
+    for (let i = 0; !stopped; i++) {
+      const begun = Date.now();
+      const key = `${prefix}:${i}`;
+      try {
+        await client.set(key, `v${i}`);
+        if (Number(await client.call("WAIT", "1", "200")) >= 1) acks.push({ key, at: Date.now() });
+      } catch (e) {
+        const message = String((e as Error).message).split("\n")[0].replace(/\d+(\.\d+){3}(:\d+)?/g, "<address>");
+        errors.set(message, (errors.get(message) ?? 0) + 1);
+      }
+      await sleep(Math.max(0, everyMs - (Date.now() - begun)));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      client.disconnect();
       return { acks, errors };
     },
   };

@@ -1,6 +1,6 @@
 import type { RedisOptions } from "ioredis";
 import { startSentinelClient } from "../integration/sentinel-client";
-import { bootOnNetwork, figure, healAndSettle, indexOf, sleep, type NetCluster } from "./partition-checks";
+import { RECOMMENDED_IOREDIS, bootOnNetwork, figure, healAndSettle, indexOf, sleep, type NetCluster } from "./partition-checks";
 
 // ioredis in sentinel mode under a partition, on the VM render (three nodes on 198.18.97.0/24, the client is the
 // test process at 198.18.97.1). A killed process breaks connections at once; a partition stalls them, which is
@@ -9,18 +9,9 @@ import { bootOnNetwork, figure, healAndSettle, indexOf, sleep, type NetCluster }
 // recommended settings only.
 jest.setTimeout(300_000);
 
-const readonlyReconnect = (e: Error) => (e.message.startsWith("READONLY") ? 2 : false);
 /** The README's earlier snippet: sentinel discovery and reconnectOnError, every timeout left at ioredis's default. */
-const BEFORE: RedisOptions = { reconnectOnError: readonlyReconnect };
-/** What the README's "Connect a client" recommends. */
-const RECOMMENDED: RedisOptions = {
-  failoverDetector: true,
-  connectTimeout: 1000,
-  commandTimeout: 1000,
-  sentinelCommandTimeout: 1000,
-  retryStrategy: (times) => Math.min(times * 100, 1000),
-  reconnectOnError: readonlyReconnect,
-};
+const BEFORE: RedisOptions = { reconnectOnError: RECOMMENDED_IOREDIS.reconnectOnError };
+const RECOMMENDED = RECOMMENDED_IOREDIS;
 const SETTINGS = { before: BEFORE, recommended: RECOMMENDED } as const;
 /** How long each partition lasts. */
 const CUT_MS = 20_000;
