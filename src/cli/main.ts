@@ -29,8 +29,9 @@ const USAGE = `Usage:
   redis-ha drill  --sentinels HOST:PORT,... [--master NAME] [--kill-local DIR | --no-pause] [--timeout SECONDS] [--json]
 
   verify  checks any running cluster (deployed or local) through its sentinels: every sentinel answers and
-          names the same master, SENTINEL CKQUORUM is OK, the master answers with role master, the expected
-          replicas are online and each is within --max-lag of the master. One line per check; exits 1 if any fails
+          names the same master, SENTINEL CKQUORUM is OK, the master answers with role master and takes a write
+          (a DEL of a key no one writes), the expected replicas are online and each is within --max-lag of the
+          master. One line per check; exits 1 if any fails
   drill   writes keys without pause (each confirmed with WAIT 1), has the sentinels fail over, and reports the
           time to a writable new master, acknowledged writes lost, healing, and the sentinels' events; exits 1 if
           an acknowledged write was lost, no new master took writes within --timeout (default 60), or the cluster

@@ -176,6 +176,23 @@ export class TestNetwork {
     return host;
   }
 
+  /**
+   * Sets kernel parameter `key` (such as `net.ipv4.tcp_syn_linear_timeouts`) in host `name`'s network namespace
+   * only; the machine's own value is left alone. Only per-namespace parameters (`net.*`) are accepted.
+   */
+  sysctl(name: string, key: string, value: string | number): void {
+    if (!/^net\.[a-z0-9_.]+$/.test(key)) throw new Error(`only per-namespace parameters (net.*) may be set on a test host, not ${key}`);
+    const result = spawnSync("ip", ["netns", "exec", this.host(name).namespace, "sysctl", "-q", "-w", `${key}=${value}`], { encoding: "utf8" });
+    if (result.error || result.status !== 0) throw new Error(`sysctl ${key}=${value} on ${name} failed: ${result.error?.message ?? result.stderr.trim()}`);
+  }
+
+  /** Kernel parameter `key` as host `name`'s network namespace sees it. */
+  sysctlValue(name: string, key: string): string {
+    const result = spawnSync("ip", ["netns", "exec", this.host(name).namespace, "sysctl", "-n", key], { encoding: "utf8" });
+    if (result.error || result.status !== 0) throw new Error(`sysctl ${key} on ${name} failed: ${result.error?.message ?? result.stderr.trim()}`);
+    return result.stdout.trim();
+  }
+
   /** Host `name`. */
   host(name: string): TestHost {
     const host = this.hosts.get(name);

@@ -1,3 +1,4 @@
+import { writeRefusal } from "../ops/write-probe";
 import { fieldsOf, parseInfo, withClient, type Credentials } from "./client";
 
 /** Where one node's Redis and Sentinel listen. */
@@ -19,6 +20,8 @@ export interface RedisStatus {
   readonly offset?: number;
   /** On a master: replicas in state `online`. */
   readonly replicasOnline?: number;
+  /** On a master: the error a write got (the write probe), such as NOREPLICAS; absent when it would take writes. */
+  readonly refusesWrites?: string;
 }
 
 export interface SentinelStatus {
@@ -46,7 +49,10 @@ export interface ClusterStatus {
   readonly nodes: readonly NodeStatus[];
   /** The master every sentinel names, when they agree. */
   readonly master?: string;
-  /** Empty when healthy: every sentinel agrees on a master that has n-1 replicas online and knows n-1 sentinels. */
+  /**
+   * Empty when healthy: every sentinel agrees on a master that has n-1 replicas online, takes a write (the write
+   * probe), and knows n-1 sentinels.
+   */
   readonly problems: readonly string[];
   readonly healthy: boolean;
 }
@@ -55,8 +61,13 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 async function redisStatus(node: NodeEndpoint, credentials: Credentials): Promise<RedisStatus> {
   try {
+    let refusesWrites: string | undefined;
     const info = parseInfo(
-      await withClient(node.address, node.redisPort, credentials, (c) => c.info("replication")),
+      await withClient(node.address, node.redisPort, credentials, async (c) => {
+        const text = await c.info("replication");
+        if (/^role:master\s*$/m.test(text)) refusesWrites = await writeRefusal(c);
+        return text;
+      }),
     );
     const role = info.role;
     if (role === "slave") {
@@ -69,7 +80,13 @@ async function redisStatus(node: NodeEndpoint, credentials: Credentials): Promis
       };
     }
     const online = Object.keys(info).filter((k) => /^slave\d+$/.test(k) && info[k].includes("state=online")).length;
-    return { reachable: true, role, offset: Number(info.master_repl_offset), replicasOnline: online };
+    return {
+      reachable: true,
+      role,
+      offset: Number(info.master_repl_offset),
+      replicasOnline: online,
+      ...(refusesWrites !== undefined ? { refusesWrites } : {}),
+    };
   } catch (e) {
     return { reachable: false, error: message(e) };
   }
@@ -147,6 +164,7 @@ export async function inspectCluster(
       if (isMaster && s.redis.replicasOnline !== n - 1) {
         problems.push(`${where}: master has ${s.redis.replicasOnline} of ${n - 1} replicas online`);
       }
+      if (isMaster && s.redis.refusesWrites !== undefined) problems.push(`${where}: master refuses writes: ${s.redis.refusesWrites}`);
       if (!isMaster && (s.redis.role !== "slave" || s.redis.master !== master || !s.redis.linkUp)) {
         problems.push(`${where}: not a replica of ${master} with its link up (role ${s.redis.role}, master ${s.redis.master ?? "-"})`);
       }
@@ -164,7 +182,7 @@ export function formatStatus(status: ClusterStatus): string {
     const redis = !r.reachable
       ? `redis DOWN (${r.error})`
       : r.role === "master"
-        ? `redis master, ${r.replicasOnline} replicas online, offset ${r.offset}`
+        ? `redis master, ${r.replicasOnline} replicas online, offset ${r.offset}${r.refusesWrites ? `, REFUSES WRITES (${r.refusesWrites})` : ""}`
         : `redis replica of ${r.master}, link ${r.linkUp ? "up" : "DOWN"}, offset ${r.offset}`;
     const t = s.sentinel;
     const sentinel = !t.reachable

@@ -1,9 +1,17 @@
 import { fieldsOf, parseInfo } from "../local/client";
 import { DEFAULT_MASTER_NAME } from "../spec";
+import { writeRefusal } from "./write-probe";
 import { connect, formatEndpoint, messageOf, openClient, closeClient, parseEndpoints, withConnection, type Credentials, type Endpoint } from "./connect";
 
 /** What one check looks at; the name CI filters on. */
-export type CheckId = "sentinel" | "sentinels-agree" | "ckquorum" | "master" | "replicas-online" | "replication-lag";
+export type CheckId =
+  | "sentinel"
+  | "sentinels-agree"
+  | "ckquorum"
+  | "master"
+  | "master-writable"
+  | "replicas-online"
+  | "replication-lag";
 
 /** One line of the report. */
 export interface Check {
@@ -156,7 +164,8 @@ async function timeToCatchUp(replica: Endpoint, options: VerifyOptions, target: 
 /**
  * Checks a running cluster through its sentinels, as seed 001's success criteria ask: every sentinel answers and
  * names the same master, `SENTINEL CKQUORUM` is OK, the master answers with role master, the expected replicas
- * are online, and each caught up with the master within `maxLagSeconds`. Reads only; writes nothing.
+ * are online, and each caught up with the master within `maxLagSeconds`; and the master takes a write (a DEL of
+ * `WRITE_PROBE_KEY`, which no one writes: no data changes).
  */
 export async function verifyCluster(options: VerifyOptions): Promise<VerifyResult> {
   const started = Date.now();
@@ -227,8 +236,20 @@ export async function verifyCluster(options: VerifyOptions): Promise<VerifyResul
   // The master.
   const [masterEndpoint] = parseEndpoints(master, 0);
   let info: Record<string, string>;
+  let refusal: string | undefined;
   try {
-    info = parseInfo(await withConnection(masterEndpoint, options.credentials.redis, (c) => c.info("replication"), timeoutMs));
+    info = parseInfo(
+      await withConnection(
+        masterEndpoint,
+        options.credentials.redis,
+        async (c) => {
+          const text = await c.info("replication");
+          if (/^role:master\s*$/m.test(text)) refusal = await writeRefusal(c);
+          return text;
+        },
+        timeoutMs,
+      ),
+    );
   } catch (e) {
     record({ id: "master", target: master, ok: false, summary: `cannot ask it: ${messageOf(e)}` });
     return finish();
@@ -243,6 +264,12 @@ export async function verifyCluster(options: VerifyOptions): Promise<VerifyResul
     summary: `role ${info.role}, ${info.connected_slaves ?? 0} connected replicas, offset ${masterOffset}`,
   });
   if (info.role !== "master") return finish({ masterOffset });
+  record({
+    id: "master-writable",
+    target: master,
+    ok: refusal === undefined,
+    summary: refusal === undefined ? "takes writes (the write probe deletes a key no one writes)" : `refuses writes: ${refusal}`,
+  });
 
   const source = expectedFrom === "option" ? "--replicas" : "the most any sentinel knows";
   record({

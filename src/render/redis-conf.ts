@@ -70,7 +70,9 @@ export function renderRedisConf(config: RedisSentinelConfig, nodes: ClusterNodes
     `repl-diskless-sync-delay ${r.disklessSyncDelay}`,
     `repl-ping-replica-period ${r.pingReplicaPeriod}`,
     `repl-timeout ${r.timeout}`,
-    "# A master that has lost its replicas stops taking writes that a failover would discard.",
+    "# A master cut off from its replicas refuses writes min-replicas-max-lag + 1 to 2 s after the cut, before the",
+    "# sentinels promote another node (the lag is below down-after); the writes it took until then are lost unless",
+    "# the client waited for a replica (WAIT 1).",
     `min-replicas-to-write ${r.minReplicasToWrite}`,
     `min-replicas-max-lag ${r.minReplicasMaxLag}`,
     ...(isInitialMaster

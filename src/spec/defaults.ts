@@ -32,13 +32,42 @@ export const DEFAULT_MAXMEMORY = "2gb";
 /** Eviction policy once `maxmemory` is reached. */
 export const DEFAULT_MAXMEMORY_POLICY = "allkeys-lru";
 /**
- * The master accepts writes only while at least this many replicas are connected with at most
- * `DEFAULT_MIN_REPLICAS_MAX_LAG` seconds of lag: a master cut off from its replicas stops taking writes that a
- * failover would throw away.
+ * The master accepts writes only while at least this many replicas are connected and acknowledged the replication
+ * stream within `DEFAULT_MIN_REPLICAS_MAX_LAG` seconds. A master cut off from its replicas (and so from the
+ * sentinels' majority) then refuses writes `min-replicas-max-lag` + 1 to 2 s after the cut, before the sentinels
+ * promote another node; the writes it acknowledged until then are lost when it rejoins as a replica, unless the
+ * client waited for a replica (`WAIT 1` returning 1 or more).
  */
 export const DEFAULT_MIN_REPLICAS_TO_WRITE = 1;
-/** See `DEFAULT_MIN_REPLICAS_TO_WRITE`. */
-export const DEFAULT_MIN_REPLICAS_MAX_LAG = 10;
+/**
+ * Seconds since a replica's last acknowledgement (replicas send one every second) after which it no longer counts
+ * for `min-replicas-to-write`. It must stay below down-after (the spec refuses `minReplicasMaxLag * 1000 >=
+ * downAfterMilliseconds`): with 10 s and a 5 s down-after, a cut-off master went on acknowledging writes for about
+ * 11 s, about 4 s after the majority had a writable master, and every one of them was discarded. 2 s tolerates one
+ * late acknowledgement; measured on three nodes with the 5 s down-after, a cut-off master refused writes 3.8 s
+ * after the cut, and the majority had a writable master at 7.1 s.
+ */
+export const DEFAULT_MIN_REPLICAS_MAX_LAG = 2;
+/**
+ * Seconds between the master's pings to its replicas (`repl-ping-replica-period`): what keeps an idle replication
+ * link busy, so that a replica notices within `repl-timeout` that its master is gone.
+ */
+export const DEFAULT_PING_REPLICA_PERIOD = 2;
+/**
+ * `repl-timeout`, in seconds: how long a replica waits for data from its master (pings, the stream, the bulk
+ * transfer of a full resync) and a master for a replica's acknowledgement before dropping the link. A link that
+ * stalled in a partition is dropped after this long and made anew; with 60 s, links that stalled in a cut of
+ * about 25 s waited out TCP's retransmission back-off after the network healed, and the master refused writes
+ * (`min-replicas-to-write`) for another 26-29 s. With 10 s writes came back 3 s after healing.
+ *
+ * Why 10 s is enough for a full resync: while a master writes the RDB for a replica it sends it a newline every
+ * second, and a replica that flushes its old data or loads the RDB sends its master a newline every second, so
+ * neither the master's BGSAVE nor the replica's RDB load, however long, needs a longer timeout; what must fit is the
+ * longest pause of one process's main thread, such as a fork (Redis's latency documentation: about 10 ms per
+ * gigabyte on current EC2 instance types).
+ * A pause longer than down-after (5 s) is failed over by the sentinels anyway. Must be greater than the ping period.
+ */
+export const DEFAULT_REPL_TIMEOUT = 10;
 /** Name of the application user that ACL mode creates unless `acl.users` says otherwise. */
 export const DEFAULT_APP_USER = "app";
 /**

@@ -7,6 +7,8 @@ import {
   DEFAULT_MAXMEMORY_POLICY,
   DEFAULT_MIN_REPLICAS_MAX_LAG,
   DEFAULT_MIN_REPLICAS_TO_WRITE,
+  DEFAULT_PING_REPLICA_PERIOD,
+  DEFAULT_REPL_TIMEOUT,
   DEFAULT_NODE_COUNT,
   DEFAULT_PARALLEL_SYNCS,
   DEFAULT_REDIS_PORT,
@@ -178,15 +180,15 @@ const redis = z
         disklessSync: z.boolean().default(false),
         /** Seconds. @default 5 */
         disklessSyncDelay: int("disklessSyncDelay").min(0, "must be 0 or more seconds").default(5),
-        /** Seconds. @default 10 */
-        pingReplicaPeriod: int("pingReplicaPeriod").min(1, "must be at least 1 second").default(10),
-        /** Seconds; must be greater than pingReplicaPeriod. @default 60 */
-        timeout: int("timeout").min(1, "must be at least 1 second").default(60),
+        /** Seconds (`repl-ping-replica-period`). @default 2 */
+        pingReplicaPeriod: int("pingReplicaPeriod").min(1, "must be at least 1 second").default(DEFAULT_PING_REPLICA_PERIOD),
+        /** Seconds (`repl-timeout`); must be greater than pingReplicaPeriod. @default 10 */
+        timeout: int("timeout").min(1, "must be at least 1 second").default(DEFAULT_REPL_TIMEOUT),
         /** 0 turns the check off. @default 1 */
         minReplicasToWrite: int("minReplicasToWrite")
           .min(0, "must be 0 (off) or more")
           .default(DEFAULT_MIN_REPLICAS_TO_WRITE),
-        /** Seconds. @default 10 */
+        /** Seconds; below sentinel.downAfterMilliseconds while minReplicasToWrite is above 0. @default 2 */
         minReplicasMaxLag: int("minReplicasMaxLag").min(1, "must be at least 1 second").default(DEFAULT_MIN_REPLICAS_MAX_LAG),
       })
       .prefault({}),
@@ -374,6 +376,26 @@ export const redisSentinelSpecSchema = z
           ["redis", "replication", "timeout"],
           repl.timeout,
           `must be greater than redis.replication.pingReplicaPeriod (${repl.pingReplicaPeriod}), or replicas time out between pings`,
+        );
+      }
+      const downAfterOk = Number.isInteger(s.downAfterMilliseconds) && s.downAfterMilliseconds >= 100;
+      if (
+        downAfterOk &&
+        Number.isInteger(repl.minReplicasToWrite) &&
+        repl.minReplicasToWrite > 0 &&
+        Number.isInteger(repl.minReplicasMaxLag) &&
+        repl.minReplicasMaxLag >= 1 &&
+        repl.minReplicasMaxLag * 1000 >= s.downAfterMilliseconds
+      ) {
+        const most = Math.ceil(s.downAfterMilliseconds / 1000) - 1;
+        add(
+          ["redis", "replication", "minReplicasMaxLag"],
+          repl.minReplicasMaxLag,
+          `must be below sentinel.downAfterMilliseconds (${s.downAfterMilliseconds} ms), or a master cut off from its replicas ` +
+            "keeps acknowledging writes after the sentinels promote another node, and loses them all. " +
+            (most >= 1
+              ? `Use 1 to ${most}`
+              : "Raise sentinel.downAfterMilliseconds above 1000, or set redis.replication.minReplicasToWrite to 0"),
         );
       }
       if (nodeCountOk && Number.isInteger(repl.minReplicasToWrite) && repl.minReplicasToWrite > n - 1) {

@@ -15,6 +15,8 @@ export interface SentinelClientReport {
 export interface SentinelClient {
   /** Whether a write succeeded after `time` (a `Date.now()`). */
   wroteSince(time: number): boolean;
+  /** When the first write that succeeded after `time` (a `Date.now()`) did, as a `Date.now()`; undefined if none yet. */
+  firstWriteAfter(time: number): number | undefined;
   /** Stops writing and disconnects; resolves with what the client saw. */
   stop(): Promise<SentinelClientReport>;
 }
@@ -22,9 +24,15 @@ export interface SentinelClient {
 /**
  * Starts an ioredis client in sentinel mode (`sentinels` + `name`, logging in as the application, to the sentinels as
  * well) that writes keys `<prefix>:<n>` one after another, with ioredis's default retry and reconnect settings, as
- * an application would, or with `options` on top; `stop()` ends it and tells what it saw.
+ * an application would, or with `options` on top; `stop()` ends it and tells what it saw. With `pacing.everyMs`, one
+ * write starts every that many ms (errors included) instead of one right after another.
  */
-export function startSentinelClient(cluster: LocalCluster, prefix: string, options: RedisOptions = {}): SentinelClient {
+export function startSentinelClient(
+  cluster: LocalCluster,
+  prefix: string,
+  options: RedisOptions = {},
+  pacing: { readonly everyMs?: number } = {},
+): SentinelClient {
   const { username, password, tls } = cluster.credentials("app");
   const client = new Redis({
     sentinels: cluster.nodes.map((n) => ({ host: n.sentinelAddress ?? n.address, port: n.sentinelPort })),
@@ -41,26 +49,37 @@ export function startSentinelClient(cluster: LocalCluster, prefix: string, optio
   let longestPauseMs = 0;
   let stopped = false;
   let lastOk = Date.now();
+  /** When each write succeeded, in order. */
+  const succeeded: number[] = [];
   const loop = (async () => {
     for (let i = 0; !stopped; i++) {
+      const begun = Date.now();
       try {
         await client.set(`${prefix}:${i}`, `v${i}`);
         writes++;
         longestPauseMs = Math.max(longestPauseMs, Date.now() - lastOk);
         lastOk = Date.now();
+        succeeded.push(lastOk);
       } catch (e) {
         const message = String((e as Error).message).split("\n")[0].replace(/\d+(\.\d+){3}(:\d+)?/g, "<address>");
         errors.set(message, (errors.get(message) ?? 0) + 1);
       }
+      const rest = (pacing.everyMs ?? 0) - (Date.now() - begun);
+      if (rest > 0) await new Promise((resolve) => setTimeout(resolve, rest));
     }
     longestPauseMs = Math.max(longestPauseMs, Date.now() - lastOk);
   })();
   return {
     wroteSince: (time) => writes > 0 && lastOk > time,
+    firstWriteAfter: (time) => succeeded.find((t) => t > time),
     async stop() {
       stopped = true;
-      await loop;
+      // A write stuck on a stalled connection (a partition, no commandTimeout) ends when the client disconnects.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([loop, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+      clearTimeout(timer);
       client.disconnect();
+      await loop;
       return { writes, errors, longestPauseMs };
     },
   };

@@ -83,7 +83,8 @@ test("verify passes on a healthy cluster: one line per check, exit 0, and a JSON
   expect(text.stdout).toContain("ok    master 127.0.14.11:6379: role master, 2 connected replicas");
   expect(text.stdout).toContain("ok    replicas-online: 2 of 2 expected (the most any sentinel knows) online\n");
   expect(text.stdout).toMatch(/ok {4}replication-lag 127\.0\.14\.12:6379: at the master's offset \d+ within \d+ ms \(bound 1000 ms/);
-  expect(text.stdout).toMatch(/\nOK: all 9 checks passed in \d+ ms\n$/);
+  expect(text.stdout).toContain("ok    master-writable 127.0.14.11:6379: takes writes (the write probe deletes a key no one writes)\n");
+  expect(text.stdout).toMatch(/\nOK: all 10 checks passed in \d+ ms\n$/);
 
   const { status, result } = verifyJson();
   expect(status).toBe(0);
@@ -95,6 +96,7 @@ test("verify passes on a healthy cluster: one line per check, exit 0, and a JSON
     "sentinels-agree",
     "ckquorum",
     "master",
+    "master-writable",
     "replicas-online",
     "replication-lag",
     "replication-lag",
@@ -107,6 +109,32 @@ test("--replicas asks for more replicas than there are: the replicas-online chec
   expect(status).toBe(1);
   expect(result.failed).toEqual(["replicas-online"]);
   expect(result.checks.find((c) => c.id === "replicas-online")?.summary).toBe("2 of 3 expected (--replicas) online");
+});
+
+test("a master that refuses writes (NOREPLICAS) fails master-writable in verify and in the local status", async () => {
+  // More replicas demanded than exist: the master refuses every write, as a master whose replicas stalled does.
+  const admin = cluster!.credentials("admin");
+  const redisCli = (...args: string[]) =>
+    spawnSync("redis-cli", ["-h", "127.0.14.11", "-p", "6379", "--user", admin.username!, "--no-auth-warning", ...args], {
+      encoding: "utf8",
+      env: { ...process.env, REDISCLI_AUTH: admin.password },
+    }).stdout.trim();
+  expect(redisCli("CONFIG", "SET", "min-replicas-to-write", "3")).toBe("OK");
+  try {
+    const { status, result } = verifyJson();
+    expect(status).toBe(1);
+    expect(result.failed).toEqual(["master-writable 127.0.14.11:6379"]);
+    expect(result.checks.find((c) => c.id === "master-writable")?.summary).toBe(
+      "refuses writes: NOREPLICAS Not enough good replicas to write.",
+    );
+    expect(verify().stdout).toContain("FAIL  master-writable 127.0.14.11:6379: refuses writes: NOREPLICAS Not enough good replicas to write.\n");
+    const local = await cluster!.status();
+    expect(local.healthy).toBe(false);
+    expect(local.problems).toEqual(["node 0 (127.0.14.11): master refuses writes: NOREPLICAS Not enough good replicas to write."]);
+  } finally {
+    redisCli("CONFIG", "SET", "min-replicas-to-write", "1");
+  }
+  expect((await cluster!.status()).healthy).toBe(true);
 });
 
 test("a stopped replica fails replicas-online, named, and nothing else", async () => {

@@ -163,6 +163,17 @@ const cases: Case[] = [
       ),
     ],
   },
+  {
+    name: "a replica lag bound that lets a cut-off master outlive the failover",
+    target: { ec2: { ...ec2, spec: { redis: { replication: { minReplicasMaxLag: 10 } } } } },
+    problems: [
+      problem(
+        "spec.redis.replication.minReplicasMaxLag",
+        "10",
+        "must be below sentinel.downAfterMilliseconds (5000 ms), or a master cut off from its replicas keeps acknowledging writes after the sentinels promote another node, and loses them all. Use 1 to 4",
+      ),
+    ],
+  },
 
   // Ports
   {

@@ -46,10 +46,10 @@ describe("parseSpec defaults", () => {
     expect(config.redis.replication).toEqual({
       disklessSync: false,
       disklessSyncDelay: 5,
-      pingReplicaPeriod: 10,
-      timeout: 60,
+      pingReplicaPeriod: 2,
+      timeout: 10,
       minReplicasToWrite: 1,
-      minReplicasMaxLag: 10,
+      minReplicasMaxLag: 2,
     });
     expect(config.redis.memory).toEqual({ maxmemory: "2gb", policy: "allkeys-lru" });
     expect(config.redis.clients).toEqual({ maxclients: 10000, timeout: 300, tcpKeepalive: 300 });
@@ -92,6 +92,11 @@ describe("parseSpec defaults", () => {
     expect(config.redis.persistence.save).toEqual([]);
     expect(config.auth.secrets).toEqual({ source: "directory", path: "/run/secrets/redis" });
   });
+});
+
+test("a replica lag bound at or above down-after is accepted while writes need no replica", () => {
+  const config = parseSpec({ auth, redis: { replication: { minReplicasToWrite: 0, minReplicasMaxLag: 10 } } });
+  expect(config.redis.replication.minReplicasMaxLag).toBe(10);
 });
 
 describe("parseSpec rejects bad input with the field path, the value and a fix", () => {
@@ -286,12 +291,36 @@ describe("parseSpec rejects bad input with the field path, the value and a fix",
     ],
     [
       "a replication timeout not above the ping period",
-      { redis: { replication: { timeout: 10 } }, auth },
+      { redis: { replication: { pingReplicaPeriod: 10, timeout: 10 } }, auth },
       [
         {
           path: "redis.replication.timeout",
           value: "10",
           message: "must be greater than redis.replication.pingReplicaPeriod (10), or replicas time out between pings",
+        },
+      ],
+    ],
+    [
+      "a replica lag bound not below down-after",
+      { redis: { replication: { minReplicasMaxLag: 5 } }, auth },
+      [
+        {
+          path: "redis.replication.minReplicasMaxLag",
+          value: "5",
+          message:
+            "must be below sentinel.downAfterMilliseconds (5000 ms), or a master cut off from its replicas keeps acknowledging writes after the sentinels promote another node, and loses them all. Use 1 to 4",
+        },
+      ],
+    ],
+    [
+      "a down-after too short for any replica lag bound while writes need a replica",
+      { sentinel: { downAfterMilliseconds: 900 }, auth },
+      [
+        {
+          path: "redis.replication.minReplicasMaxLag",
+          value: "2",
+          message:
+            "must be below sentinel.downAfterMilliseconds (900 ms), or a master cut off from its replicas keeps acknowledging writes after the sentinels promote another node, and loses them all. Raise sentinel.downAfterMilliseconds above 1000, or set redis.replication.minReplicasToWrite to 0",
         },
       ],
     ],
