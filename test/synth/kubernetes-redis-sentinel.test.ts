@@ -101,6 +101,14 @@ test("probes and the preStop hand-over run the rendered scripts; the grace perio
   expect(redis.readiness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "ready"]);
   expect(sentinel.readiness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "sentinel"]);
   expect(redis.lifecycle.pre_stop[0].exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "prestop"]);
+  // Liveness and readiness wait for the startup probes: every answering sentinel has heard from the new process.
+  expect(redis.startup_probe).toEqual({
+    exec: { command: ["bash", "/etc/redis-ha/pod.sh", "probe", "started"] },
+    period_seconds: 2,
+    timeout_seconds: 5,
+    failure_threshold: 300,
+  });
+  expect(sentinel.startup_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "sentinel-started"]);
   expect(pod.termination_grace_period_seconds).toBe(30); // 5 s catch-up + 10 s failover + 5 s agreeing + 5 s margin, + 5 s
 });
 

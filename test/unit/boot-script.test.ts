@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runBootScript, stageNode } from "../../src/local/boot";
+import { startProcess, stopProcess } from "../../src/local/processes";
 import { NODE_FILES, renderBootScript, renderCluster, renderPreStopScript, renderProbeScript } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
@@ -69,10 +70,13 @@ const tempDir = (prefix: string) => {
 };
 afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
-/** Stages a node's rendered files and returns a runner of its boot script, as `redis-ha local` runs it. */
-function boot(env: Record<string, string>, config = envSpec) {
+/**
+ * Stages a node's rendered files and returns a runner of its boot script, as `redis-ha local` runs it. Node 1 by
+ * default: a replica, which boots alone; the rendered master (node 0) waits for its peers when it is empty.
+ */
+function boot(env: Record<string, string>, config = envSpec, index = 1) {
   const root = tempDir("boot-test-");
-  const [node] = renderCluster(config, { addresses });
+  const node = renderCluster(config, { addresses })[index];
   const staged = stageNode(node, path.join(root, "stage"), path.join(root, "home"));
   const run = (extra: Record<string, string> = {}) => runBootScript(staged, { ...env, ...extra });
   return { home: staged.home, stage: staged.stage, node, run };
@@ -216,5 +220,65 @@ describe("boot script, run by bash", () => {
     const result = run();
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(`redis-ha-boot: missing ${stage}/sentinel.conf\n`);
+  });
+});
+
+describe("an empty node that would start as master", () => {
+  // Real redis-server processes stand at the peers' addresses (127.0.9.12 and .13): the boot script asks them DBSIZE.
+  const pids: number[] = [];
+  afterAll(async () => {
+    for (const pid of pids) await stopProcess(pid, "SIGKILL");
+  });
+  const peer = (address: string) => {
+    const dir = tempDir("boot-peer-");
+    const args = ["--bind", address, "--port", "6379", "--requirepass", "x", "--save", "", "--appendonly", "no", "--dir", dir];
+    pids.push(startProcess("redis-server", args, dir, path.join(dir, "redis.log")));
+  };
+  const cli = (address: string, ...args: string[]) =>
+    spawnSync("redis-cli", ["-h", address, "-p", "6379", "--no-auth-warning", "-a", "x", ...args], { encoding: "utf8" }).stdout.trim();
+  const answering = async (address: string) => {
+    for (let i = 0; i < 100 && cli(address, "PING") !== "PONG"; i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  const master = () => boot({ REDIS_HA_PASSWORD: "x", REDIS_HA_WAIT_SECONDS: "1" }, envSpec, 0);
+
+  test("waits, then refuses, while a peer does not answer (the peers may still hold data)", () => {
+    const result = master().run();
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("redis-ha-boot: no sentinel answers, and this node has no data while a peer holds some or does not answer: waiting\n");
+    expect(result.stderr).toBe("redis-ha-boot: this node has no data and would still start as master after 1 s: refusing to start an empty master\n");
+  });
+
+  test("starts when every peer answers and holds no key (a new cluster, in any start order)", async () => {
+    peer("127.0.9.12");
+    peer("127.0.9.13");
+    await answering("127.0.9.12");
+    await answering("127.0.9.13");
+    const { home, node, run } = master();
+    const result = run();
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisConf), "utf8")).toBe(node.redisConf);
+  });
+
+  test("refuses while a peer holds a key", () => {
+    expect(cli("127.0.9.13", "SET", "k", "v")).toBe("OK");
+    const result = master().run();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("refusing to start an empty master");
+    expect(cli("127.0.9.13", "DEL", "k")).toBe("1");
+  });
+
+  test("a data directory holding only lost+found (a new ext4 volume) counts as empty", () => {
+    const { home, run } = master();
+    fs.mkdirSync(path.join(home, NODE_FILES.dataDir, "lost+found"), { recursive: true });
+    expect(run().status).toBe(0);
+  });
+
+  test("an existing home and data directory are used as they are: not chmodded (a volume root it does not own)", () => {
+    const { home, run } = boot({ REDIS_HA_PASSWORD: "x" });
+    fs.mkdirSync(path.join(home, NODE_FILES.dataDir), { recursive: true });
+    fs.chmodSync(home, 0o2775);
+    expect(run().status).toBe(0);
+    expect((fs.statSync(home).mode & 0o7777).toString(8)).toBe("2775");
   });
 });
