@@ -282,3 +282,49 @@ describe("an empty node that would start as master", () => {
     expect((fs.statSync(home).mode & 0o7777).toString(8)).toBe("2775");
   });
 });
+
+describe("the liveness probe of a Redis loading its dataset", () => {
+  // A real redis-server on 127.0.9.21 loads 20000 keys at 1 ms each (key-load-delay): about 20 s of LOADING.
+  const address = "127.0.9.21";
+  const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } }, acl: { enabled: false } });
+  const pids: number[] = [];
+  afterAll(async () => {
+    for (const pid of pids) await stopProcess(pid, "SIGKILL");
+  });
+  const cli = (...args: string[]) =>
+    spawnSync("redis-cli", ["-h", address, "-p", "6379", "--no-auth-warning", "-a", "x", ...args], { encoding: "utf8" }).stdout.trim();
+  const start = (dir: string, extra: string[] = []) => {
+    const args = ["--bind", address, "--port", "6379", "--requirepass", "x", "--dir", dir, "--appendonly", "no", "--enable-debug-command", "yes", ...extra];
+    const pid = startProcess("redis-server", args, dir, path.join(dir, "redis.log"));
+    pids.push(pid);
+    return pid;
+  };
+  const probe = (kind: string) => {
+    const script = renderProbeScript(config, { addresses: [address, "127.0.9.22", "127.0.9.23"] }, 0);
+    return spawnSync("bash", ["-c", script, "probe", kind], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH, REDIS_HA_PASSWORD: "x" },
+    });
+  };
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+
+  test("passes while PING answers LOADING; readiness fails until the load is done", async () => {
+    const dir = tempDir("probe-loading-");
+    const first = start(dir);
+    await until(() => cli("PING") === "PONG");
+    expect(cli("DEBUG", "POPULATE", "20000")).toBe("OK");
+    expect(cli("SAVE")).toBe("OK");
+    await stopProcess(first, "SIGTERM");
+    // Loading answers clients between chunks of 1 KB (a large dataset answers every 2 MB by default).
+    start(dir, ["--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024"]);
+    await until(() => cli("PING").startsWith("LOADING"));
+    expect(cli("PING")).toMatch(/^LOADING/);
+    const live = probe("live");
+    expect(live.stderr).toBe("");
+    expect(live.status).toBe(0);
+    expect(probe("ready").status).toBe(1);
+  }, 60_000);
+});
