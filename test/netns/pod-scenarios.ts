@@ -6,6 +6,7 @@ import {
   kubeletFor,
   masterPod,
   missingKeys,
+  roleOf,
   seconds,
   sleep,
   startWriter,
@@ -128,6 +129,28 @@ export function podScenarios(options: { readonly name: string; readonly subnet: 
       expect(failedOver.master).not.toBe(before.master);
       expect(s.nodes.find((node) => node.address === dnsName)?.redis.role).toBe("slave");
       expect(await missingKeys(cluster, kubelet, report.acknowledged)).toEqual([]);
+    });
+
+    test("the master pod lost (no preStop) and recreated with its volume after the failover: its Redis answers as a replica from the start", async () => {
+      const before = await waitHealthy(cluster, kubelet);
+      const master = masterPod(before);
+      const start = Date.now();
+      await kubelet.deletePod(master, { gracePeriodSeconds: 0 });
+      const failover = await waitNewMaster(cluster, kubelet, before.master!, 120_000);
+      const pod = kubelet.createPod(cluster.redisSet, Number(master.split("-").pop()));
+      let role: string | undefined;
+      while (!role) {
+        role = await roleOf(cluster, pod.dnsName);
+        await sleep(100);
+      }
+      const s = await waitHealthy(cluster, kubelet);
+      console.log(
+        `figures: ${label}, master pod ${master} lost and recreated with its volume: failover after ${seconds(failover)} s, ` +
+          `healthy after ${seconds(Date.now() - start)} s; its Redis first answered as ${role}`,
+      );
+      expect(role).toBe("slave");
+      expect(kubelet.logTail(master, "boot")).toContain("redis-ha-boot: this node follows");
+      expect(masterPod(s)).not.toBe(master);
     });
 
     test("a rolling update in StatefulSet order under a writer (WAIT 1) loses no acknowledged write", async () => {

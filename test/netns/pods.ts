@@ -1,7 +1,7 @@
 import { Testing, TerraformStack } from "cdktf";
 import Redis from "ioredis";
 import { KubernetesRedisSentinel, type KubernetesRedisSentinelProps } from "../../constructs/kubernetes-redis-sentinel";
-import { inspectCluster, TestNetwork, type ClusterStatus } from "../../src/local";
+import { inspectCluster, TestNetwork, withClient, type ClusterStatus } from "../../src/local";
 import { Kubelet } from "../../src/local/kubelet";
 import { workloadsOfSynth, type SynthesizedWorkloads } from "../../src/local/workloads";
 import { passwordKey, secretKeys, SYSTEM_USERS } from "../../src/spec";
@@ -171,5 +171,16 @@ export async function missingKeys(cluster: PodCluster, kubelet: Kubelet, keys: r
     return missing;
   } finally {
     client.disconnect();
+  }
+}
+
+/** The role a Redis answers with (INFO replication), or undefined while it does not answer. */
+export async function roleOf(cluster: PodCluster, host: string): Promise<string | undefined> {
+  const { config } = cluster.construct;
+  try {
+    const info = await withClient(host, config.redis.port, credentials(cluster).redis, (c) => c.info("replication"), 1000);
+    return /^role:(\w+)/m.exec(info)?.[1];
+  } catch {
+    return undefined;
   }
 }
