@@ -250,7 +250,7 @@ export class Kubelet {
     fs.rmSync(this.claimDir(podName, claim), { recursive: true, force: true });
   }
 
-  /** Containers' readiness, and whether the pod is Ready (every container ready). */
+  /** Whether pod `name` is Ready: running, and every container's readiness probe passed. */
   isReady(name: string): boolean {
     const pod = this.pods.get(name);
     return !!pod && pod.phase === "Running" && [...pod.containers.values()].every((run) => run.ready);
