@@ -43,9 +43,11 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
       ]
     : [["password", PASSWORD_KEY]];
   const redisPort = config.redis.port;
-  // Seconds a rebuilt, empty master waits for the sentinels to fail over: detection, plus a retried election.
+  // Seconds an empty node that would start as master waits: for the sentinels to fail over (detection, plus a
+  // retried election), or for its peers to boot (VMs of a new cluster boot minutes apart; a failed VM boot does not
+  // run again, while an init container does): five minutes at least.
   const { downAfterMilliseconds, failoverTimeout } = config.sentinel;
-  const waitForFailover = Math.ceil((downAfterMilliseconds + 2 * failoverTimeout) / 1000) + 10;
+  const waitForFailover = Math.max(300, Math.ceil((downAfterMilliseconds + 2 * failoverTimeout) / 1000) + 10);
 
   return [
     "#!/usr/bin/env bash",
@@ -63,7 +65,7 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
       ? ["#   REDIS_HA_TLS_DIR        read tls.crt, tls.key and ca.crt here, not from tls.certificates (redis-ha local)"]
       : []),
     `#   REDIS_HA_DATA_DEVICE    block device of the data volume: formatted on first use, mounted on ${dataDir}/ (none)`,
-    `#   REDIS_HA_WAIT_SECONDS   how long an empty node that would start as master waits for the sentinels (${waitForFailover})`,
+    `#   REDIS_HA_WAIT_SECONDS   how long an empty node that would start as master waits for the sentinels or its peers (${waitForFailover})`,
     "#   REDIS_HA_PROCESSES      what this machine runs: both, redis or sentinel (sentinels in pods of their own) (both)",
     "set -euo pipefail",
     "umask 077",

@@ -39,7 +39,8 @@ export function podScenarios(options: { readonly name: string; readonly subnet: 
   afterAll(async () => {
     for (const k of kubelets) await k.destroy();
     net?.destroy();
-    undo.forEach((u) => u());
+    // In reverse: each undo puts back the lookup it wrapped.
+    undo.reverse().forEach((u) => u());
   });
 
   const newKubelet = () => {
