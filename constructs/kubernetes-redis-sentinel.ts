@@ -345,6 +345,15 @@ export class KubernetesRedisSentinel extends Construct {
       timeoutSeconds: 5,
       failureThreshold: 3,
     });
+    // Until the startup probe passes, neither liveness nor readiness runs: a Redis loading a large dataset is not
+    // killed, and a pod is not Ready (a rolling update does not move on) before every answering sentinel has heard
+    // from its new process. Two seconds apart, for up to ten minutes.
+    const startupProbe = (kind: string) => ({
+      exec: { command: run("probe", kind) },
+      periodSeconds: 2,
+      timeoutSeconds: 5,
+      failureThreshold: 300,
+    });
     const redisContainer = {
       name: "redis",
       image,
@@ -357,6 +366,7 @@ export class KubernetesRedisSentinel extends Construct {
         requests: { cpu: "100m", memory: "256Mi", ...props.resources?.requests },
         limits: { memory: DEFAULT_MEMORY_LIMIT, ...props.resources?.limits },
       },
+      startupProbe: startupProbe("started"),
       livenessProbe: probe("live", 10),
       readinessProbe: probe("ready", 5),
       lifecycle: { preStop: [{ exec: { command: run("prestop") } }] },
@@ -414,6 +424,7 @@ export class KubernetesRedisSentinel extends Construct {
       volumeMount: mounts("data", "config", "secret", ...(webhook ? ["webhook"] : [])),
       securityContext: containerSecurity,
       resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+      startupProbe: startupProbe("sentinel-started"),
       livenessProbe: probe("sentinel", 10),
       readinessProbe: probe("sentinel", 5),
     };

@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -38,16 +38,38 @@ export function stageNode(node: NodeFiles, stage: string, home: string): StagedN
  * and no service start (the caller starts the processes). `env` carries the secrets (REDIS_HA_SECRETS_DIR, or where `auth.secrets` says).
  */
 export function runBootScript(node: StagedNode, env: Readonly<Record<string, string>>): SpawnSyncReturns<string> {
-  const command = [...(node.namespace ? ["ip", "netns", "exec", node.namespace] : []), "bash", node.script];
-  return spawnSync(command[0], command.slice(1), {
-    encoding: "utf8",
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      REDIS_HA_HOME: node.home,
-      REDIS_HA_STAGE: node.stage,
-      REDIS_HA_USER: os.userInfo().username,
-      REDIS_HA_START: "none",
-      ...env,
-    },
+  const [program, ...args] = bootCommand(node);
+  return spawnSync(program, args, { encoding: "utf8", env: bootEnvironment(node, env) });
+}
+
+/** `runBootScript` without blocking: nodes of one cluster boot at the same time, as VMs do. */
+export function runBootScriptAsync(
+  node: StagedNode,
+  env: Readonly<Record<string, string>>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const [program, ...args] = bootCommand(node);
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { env: bootEnvironment(node, env), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", (e) => resolve({ status: null, stdout, stderr: stderr + e.message }));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
   });
 }
+
+const bootCommand = (node: StagedNode): string[] => [
+  ...(node.namespace ? ["ip", "netns", "exec", node.namespace] : []),
+  "bash",
+  node.script,
+];
+
+const bootEnvironment = (node: StagedNode, env: Readonly<Record<string, string>>): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH ?? "/usr/bin:/bin",
+  REDIS_HA_HOME: node.home,
+  REDIS_HA_STAGE: node.stage,
+  REDIS_HA_USER: os.userInfo().username,
+  REDIS_HA_START: "none",
+  ...env,
+});

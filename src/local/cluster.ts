@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CERTIFICATE_KEYS, passwordKey, PASSWORD_KEY, SYSTEM_USERS, type RedisSentinelConfig } from "../spec";
 import { NODE_FILES, renderCluster } from "../render";
-import { runBootScript, stageNode, type NodeFiles } from "./boot";
+import { runBootScript, runBootScriptAsync, stageNode, type NodeFiles } from "./boot";
 import { BINARIES, isOurProcess, isRunning, requireBinaries, startProcess, stopProcess } from "./processes";
 import type { ClientAuth } from "./client";
 import { inspectCluster, type ClusterStatus, type NodeEndpoint } from "./status";
@@ -163,11 +163,15 @@ export class LocalCluster {
     cluster.save();
 
     try {
-      nodes.forEach((node, index) => {
-        stageNode(node, cluster.stageOf(index), state.nodes[index].home);
-        cluster.runBootScript(index);
-      });
-      for (const kind of KINDS) for (const node of state.nodes) cluster.start(kind, node.index);
+      // Every node boots at once, as VMs do, and starts its processes when its boot script is done: an empty
+      // rendered master waits until every peer's Redis answers (and holds no key) before it starts.
+      nodes.forEach((node, index) => stageNode(node, cluster.stageOf(index), state.nodes[index].home));
+      await Promise.all(
+        state.nodes.map(async (node) => {
+          await cluster.runBootScriptAsync(node.index);
+          for (const kind of KINDS) cluster.start(kind, node.index);
+        }),
+      );
       log(`Started ${state.nodes.length} redis-server and ${state.nodes.length} redis-sentinel processes in ${dir}`);
       await cluster.waitHealthy(options.healthTimeoutMs ?? 60000, log);
     } catch (e) {
@@ -272,16 +276,28 @@ export class LocalCluster {
 
   /** Runs node `index`'s boot script, which reads the secrets from DIR/secrets; returns what it printed. */
   private runBootScript(index: number, env: Readonly<Record<string, string>> = {}): string {
+    return this.bootResult(index, runBootScript(this.stagedNode(index), this.bootEnvironment(env)));
+  }
+
+  /** `runBootScript` without blocking. */
+  private async runBootScriptAsync(index: number, env: Readonly<Record<string, string>> = {}): Promise<string> {
+    return this.bootResult(index, await runBootScriptAsync(this.stagedNode(index), this.bootEnvironment(env)));
+  }
+
+  private stagedNode(index: number) {
     const node = this.state.nodes[index];
-    const script = path.join(this.stageOf(index), "boot.sh");
-    const result = runBootScript(
-      { stage: this.stageOf(index), home: node.home, script, namespace: node.namespace },
-      {
-        REDIS_HA_SECRETS_DIR: path.join(this.dir, SECRETS_DIR),
-        ...(this.state.tlsDir ? { REDIS_HA_TLS_DIR: this.state.tlsDir } : {}),
-        ...env,
-      },
-    );
+    return { stage: this.stageOf(index), home: node.home, script: path.join(this.stageOf(index), "boot.sh"), namespace: node.namespace };
+  }
+
+  private bootEnvironment(env: Readonly<Record<string, string>>): Record<string, string> {
+    return {
+      REDIS_HA_SECRETS_DIR: path.join(this.dir, SECRETS_DIR),
+      ...(this.state.tlsDir ? { REDIS_HA_TLS_DIR: this.state.tlsDir } : {}),
+      ...env,
+    };
+  }
+
+  private bootResult(index: number, result: { status: number | null; stdout: string; stderr: string }): string {
     if (result.status !== 0) {
       throw new Error(`the boot script of node ${index} failed: ${result.stderr.trim()}\n${result.stdout.trim()}`);
     }

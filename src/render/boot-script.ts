@@ -43,9 +43,11 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
       ]
     : [["password", PASSWORD_KEY]];
   const redisPort = config.redis.port;
-  // Seconds a rebuilt, empty master waits for the sentinels to fail over: detection, plus a retried election.
+  // Seconds an empty node that would start as master waits: for the sentinels to fail over (detection, plus a
+  // retried election), or for its peers to boot (VMs of a new cluster boot minutes apart; a failed VM boot does not
+  // run again, while an init container does): five minutes at least.
   const { downAfterMilliseconds, failoverTimeout } = config.sentinel;
-  const waitForFailover = Math.ceil((downAfterMilliseconds + 2 * failoverTimeout) / 1000) + 10;
+  const waitForFailover = Math.max(300, Math.ceil((downAfterMilliseconds + 2 * failoverTimeout) / 1000) + 10);
 
   return [
     "#!/usr/bin/env bash",
@@ -63,7 +65,7 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
       ? ["#   REDIS_HA_TLS_DIR        read tls.crt, tls.key and ca.crt here, not from tls.certificates (redis-ha local)"]
       : []),
     `#   REDIS_HA_DATA_DEVICE    block device of the data volume: formatted on first use, mounted on ${dataDir}/ (none)`,
-    `#   REDIS_HA_WAIT_SECONDS   how long an empty node that would start as master waits for the sentinels (${waitForFailover})`,
+    `#   REDIS_HA_WAIT_SECONDS   how long an empty node that would start as master waits for the sentinels or its peers (${waitForFailover})`,
     "#   REDIS_HA_PROCESSES      what this machine runs: both, redis or sentinel (sentinels in pods of their own) (both)",
     "set -euo pipefail",
     "umask 077",
@@ -104,7 +106,9 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     String.raw`quote() { local q="${"$"}{1//\\/\\\\}"; printf '"%s"' "${"$"}{q//\"/\\\"}"; }`,
     ...(acl ? aclFileLines(config) : []),
     "",
-    `install -d -m 0750 -- "$home" "$home/${dataDir}"`,
+    "# A directory is made (mode 0750) only when missing: an existing one may belong to another user, such as a",
+    "# Kubernetes volume's root (root-owned, group fsGroup, mode 2775), which this non-root user may not chmod.",
+    `for dir in "$home" "$home/${dataDir}"; do [ -d "$dir" ] || install -d -m 0750 -- "$dir"; done`,
     "# The data volume, on a VM: formatted on first use only, mounted by label (NVMe device names change).",
     'if [ -n "${REDIS_HA_DATA_DEVICE:-}" ]; then',
     "  # The volume is attached once the instance exists, and its name comes from udev rules installed with the",
@@ -124,7 +128,7 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     ...(tls
       ? [
           "# The certificate, its key and the CA, for both processes and for redis-cli.",
-          `install -d -m 0700 -- "$home/${tlsDir}"`,
+          `[ -d "$home/${tlsDir}" ] || install -d -m 0700 -- "$home/${tlsDir}"`,
           `own "$home/${tlsDir}"`,
           ...Object.values(CERTIFICATE_KEYS).map((key) => `certificate ${key} | write_private "$home/${tlsDir}/${key}"`),
           "tls_files() {",
@@ -172,38 +176,38 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     ...askSentinelsLines(config, nodes),
     'master="$(ask_sentinels)"',
     "# Never start an empty master: its replicas would copy its empty dataset. An empty node would start as master",
-    "# when the sentinels still name it (it was master until it lost its disk), or when none answers and it is the",
-    "# rendered master while a peer holds data (the whole cluster restarts). It waits for the sentinels instead.",
-    `empty() { [ ! -e "$home/${redisConf}" ] && [ -z "$(ls -A "$home/${dataDir}")" ]; }`,
+    "# when the sentinels name it (it was master until it lost its disk, or the cluster is new), or when none answers",
+    "# and it is the rendered master. It starts only when every peer's Redis answers and holds no key (a new",
+    "# cluster, in whatever order its nodes start); otherwise (a peer holds data, or does not answer yet) it waits",
+    "# for the sentinels to fail over, or for the peers. A new ext4 volume's lost+found holds no data.",
+    `empty() { [ ! -e "$home/${redisConf}" ] && [ -z "$(find "$home/${dataDir}" -mindepth 1 -maxdepth 1 ! -name lost+found -print -quit)" ]; }`,
+    "peers_all_empty() {",
+    "  local node keys",
+    '  for node in "${nodes[@]}"; do',
+    `    if [ "$node" = ${self} ]; then continue; fi`,
+    '    keys="$(redis_cli "$node" DBSIZE 2>/dev/null || true)"',
+    '    if [ "$keys" != 0 ]; then return 1; fi',
+    "  done",
+    "}",
     ...(self === initial
-      ? [
-          "peer_holds_data() {",
-          "  local node keys",
-          '  for node in "${nodes[@]}"; do',
-          `    if [ "$node" = ${self} ]; then continue; fi`,
-          '    keys="$(redis_cli "$node" DBSIZE 2>/dev/null || true)"',
-          '    if [[ "$keys" =~ ^[0-9]+$ ]] && [ "$keys" -gt 0 ]; then return 0; fi',
-          "  done",
-          "  return 1",
-          "}",
-          "# This node is the rendered master: with no sentinel answering, it would start as master.",
-          `would_be_master() { [ "$master" = ${self} ] || { [ -z "$master" ] && peer_holds_data; }; }`,
-        ]
+      ? [`would_be_master() { [ "$master" = ${self} ] || [ -z "$master" ]; }`]
       : [`would_be_master() { [ "$master" = ${self} ]; }`]),
-    'if [ "$processes" != sentinel ] && empty && would_be_master; then',
+    "must_wait() { would_be_master && ! peers_all_empty; }",
+    'if [ "$processes" != sentinel ] && empty && must_wait; then',
     `  if [ "$master" = ${self} ]; then`,
     '    echo "redis-ha-boot: the sentinels name this node, which has no data, as master: waiting for a failover"',
     "  else",
-    '    echo "redis-ha-boot: no sentinel answers, and this node has no data while a peer holds some: waiting for the sentinels"',
+    '    echo "redis-ha-boot: no sentinel answers, and this node has no data while a peer holds some or does not answer: waiting"',
     "  fi",
     `  wait_seconds="\${REDIS_HA_WAIT_SECONDS:-${waitForFailover}}"`,
     '  deadline=$((SECONDS + wait_seconds))',
-    '  while would_be_master && [ "$SECONDS" -lt "$deadline" ]; do',
+    '  while must_wait && [ "$SECONDS" -lt "$deadline" ]; do',
     "    sleep 1",
     '    master="$(ask_sentinels)"',
     "  done",
-    '  if would_be_master; then fail "this node has no data and would still start as master after $wait_seconds s: refusing to start an empty master"; fi',
+    '  if must_wait; then fail "this node has no data and would still start as master after $wait_seconds s: refusing to start an empty master"; fi',
     "fi",
+    'named="$master"',
     'if [ -z "$master" ]; then',
     `  master=${initial}`,
     `  echo "redis-ha-boot: no sentinel answered; the rendered topology stands (master ${initial})"`,
@@ -224,6 +228,12 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     `    sed "s/^sentinel monitor ${name} [^ ]* /sentinel monitor ${name} $master /" "$stage/$conf" | write_private "$home/$conf"`,
     "  fi",
     "done",
+    "# A node that comes back with its own configs (a restart, an old master returning after a failover) follows the",
+    "# master the sentinels name now: an old master would otherwise answer as master until the sentinels convert it.",
+    `if [ "$processes" != sentinel ] && [ -n "$named" ] && [ "$named" != ${self} ] && ! grep -qx "replicaof $named ${redisPort}" "$home/${redisConf}"; then`,
+    `  { grep -v '^replicaof ' "$home/${redisConf}"; echo "replicaof $named ${redisPort}"; } | write_private "$home/${redisConf}"`,
+    '  echo "redis-ha-boot: this node follows $named"',
+    "fi",
     "",
     'case "$start" in',
     `  systemd) systemctl daemon-reload && systemctl enable --now ${UNIT_NAMES.redis} ${UNIT_NAMES.sentinel} ;;`,

@@ -28,4 +28,4 @@ export { renderProbeScript } from "./probe-script";
 export { renderRedisConf } from "./redis-conf";
 export { renderSentinelConf } from "./sentinel-conf";
 export { BACKUP_UNIT_NAMES, renderBackupUnits, renderSystemdUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
-export { base64GzipExpression, terraformLiteral, textOfBase64GzipExpression } from "./terraform-text";
+export { base64GzipExpression, terraformLiteral, terraformLiteralText, textOfBase64GzipExpression } from "./terraform-text";

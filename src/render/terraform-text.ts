@@ -9,6 +9,11 @@ export function terraformLiteral(text: string): string {
   return text.replace(/\$\{/g, () => "$${").replace(/%\{/g, () => "%%{");
 }
 
+/** The text a Terraform string literal evaluates to: the inverse of `terraformLiteral` (`$${` and `%%{` unescaped). */
+export function terraformLiteralText(literal: string): string {
+  return literal.replace(/\$\$\{/g, () => "${").replace(/%%\{/g, () => "%{");
+}
+
 /** `text` as a quoted string in a Terraform expression (HCL native syntax), evaluating to exactly `text`. */
 function hclQuoted(text: string): string {
   const escapes: Record<string, string> = { "\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t" };

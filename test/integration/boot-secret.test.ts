@@ -9,7 +9,8 @@ import { NODE_FILES, renderCluster } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
 // The secret files the boot script writes are read by the real consumers: redis-server and redis-sentinel on
-// 127.0.3.11 accept a password full of characters that need quoting, exactly as given.
+// 127.0.3.11 (and .21) accept a password full of characters that need quoting, exactly as given; the replicas on .12-13
+// (.22-23) run too, so that the empty rendered master may start.
 jest.setTimeout(60_000);
 
 const password = 'sp ace\\back"quote$dollar`tick';
@@ -27,8 +28,8 @@ test.each([
 ] as const)("%s: Redis and Sentinel accept the passwords the boot script quoted", async (_, acl, address) => {
   const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } }, acl: { enabled: acl } });
   const addresses = [address, address.replace(/\.(\d+)$/, (_m, d) => `.${Number(d) + 1}`), address.replace(/\.(\d+)$/, (_m, d) => `.${Number(d) + 2}`)];
-  const [node] = renderCluster(config, { addresses });
-  const staged = stageNode(node, path.join(root, `stage-${address}`), path.join(root, `node-${address}`));
+  const nodes = renderCluster(config, { addresses });
+  const stage = (index: number) => stageNode(nodes[index], path.join(root, `stage-${addresses[index]}`), path.join(root, `node-${addresses[index]}`));
   // Every user gets a password of its own, each full of characters that need quoting.
   const env: Record<string, string> = acl
     ? {
@@ -38,6 +39,20 @@ test.each([
         REDIS_HA_SENTINEL_PASSWORD: `sentinel ${password}`,
       }
     : { REDIS_HA_PASSWORD: password };
+  // The replicas boot first and their Redis answers, empty: the empty rendered master then starts (a new cluster).
+  for (const index of [1, 2]) {
+    const replica = stage(index);
+    expect(runBootScript(replica, env).status).toBe(0);
+    pids.push(startProcess("redis-server", [NODE_FILES.redisConf], replica.home, path.join(replica.home, "redis.log")));
+  }
+  for (const index of [1, 2]) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const keys = await withClient(addresses[index], config.redis.port, acl ? { username: "admin", password: env.REDIS_HA_ADMIN_PASSWORD } : { password }, (c) => c.dbsize()).catch(() => undefined);
+      if (keys === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  const staged = stage(0);
   const boot = runBootScript(staged, env);
   const { home } = staged;
   expect(boot.stderr).toBe("");

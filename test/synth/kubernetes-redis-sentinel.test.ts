@@ -7,6 +7,7 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import { Testing, TerraformStack } from "cdktf";
 import { KubernetesRedisSentinel, type KubernetesRedisSentinelProps } from "../../constructs/kubernetes-redis-sentinel";
+import { workloadsOfSynth } from "../../src/local/workloads";
 import { renderPodFiles, terraformLiteral } from "../../src/render";
 
 const props: KubernetesRedisSentinelProps = {
@@ -60,6 +61,20 @@ test("the ConfigMap holds the rendered files, byte for byte, from the renderer t
   const shellcheck = spawnSync("shellcheck", ["--shell=bash", "-"], { input: podScript, encoding: "utf8" });
   expect(shellcheck.stdout).toBe("");
   expect(shellcheck.status).toBe(0);
+  // The copies in the emptyDir are replaced on a re-run of the init container (the ConfigMap's files are 0555).
+  expect(podScript).toContain('install -m 0600 "/etc/redis-ha/redis-$ordinal.conf" "/stage/redis.conf"');
+  expect(podScript).not.toMatch(/^\s*cp /m);
+});
+
+test("the emulated kubelet reads back exactly the rendered files and the pod template from the synthesized JSON", () => {
+  const workloads = workloadsOfSynth(json);
+  expect(workloads.configMaps["redis-config"]).toEqual(renderPodFiles(cluster.config, { addresses: cluster.podAddresses }));
+  const [set] = workloads.statefulSets;
+  expect(set).toMatchObject({ name: "redis", serviceName: "redis-headless", replicas: 3, podManagementPolicy: "Parallel", runAsUser: 999, fsGroup: 999 });
+  expect(set.volumes.map((v) => [v.name, v.kind])).toEqual([["config", "configMap"], ["secret", "secret"], ["stage", "emptyDir"], ["data", "claim"]]);
+  expect(set.containers[0].startupProbe?.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "started"]);
+  expect(set.containers[0].readOnlyRootFilesystem).toBe(true);
+  expect(set.volumes[0]).toMatchObject({ configMap: "redis-config", defaultMode: 0o555 });
 });
 
 test("a StatefulSet of 3 pods: a boot init container, Redis and a Sentinel sidecar, a volume per pod", () => {
@@ -101,6 +116,14 @@ test("probes and the preStop hand-over run the rendered scripts; the grace perio
   expect(redis.readiness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "ready"]);
   expect(sentinel.readiness_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "sentinel"]);
   expect(redis.lifecycle.pre_stop[0].exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "prestop"]);
+  // Liveness and readiness wait for the startup probes: every answering sentinel has heard from the new process.
+  expect(redis.startup_probe).toEqual({
+    exec: { command: ["bash", "/etc/redis-ha/pod.sh", "probe", "started"] },
+    period_seconds: 2,
+    timeout_seconds: 5,
+    failure_threshold: 300,
+  });
+  expect(sentinel.startup_probe.exec.command).toEqual(["bash", "/etc/redis-ha/pod.sh", "probe", "sentinel-started"]);
   expect(pod.termination_grace_period_seconds).toBe(30); // 5 s catch-up + 10 s failover + 5 s agreeing + 5 s margin, + 5 s
 });
 

@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runBootScript, stageNode } from "../../src/local/boot";
+import { startProcess, stopProcess } from "../../src/local/processes";
 import { NODE_FILES, renderBootScript, renderCluster, renderPreStopScript, renderProbeScript } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
@@ -69,10 +70,13 @@ const tempDir = (prefix: string) => {
 };
 afterAll(() => tempDirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
 
-/** Stages a node's rendered files and returns a runner of its boot script, as `redis-ha local` runs it. */
-function boot(env: Record<string, string>, config = envSpec) {
+/**
+ * Stages a node's rendered files and returns a runner of its boot script, as `redis-ha local` runs it. Node 1 by
+ * default: a replica, which boots alone; the rendered master (node 0) waits for its peers when it is empty.
+ */
+function boot(env: Record<string, string>, config = envSpec, index = 1) {
   const root = tempDir("boot-test-");
-  const [node] = renderCluster(config, { addresses });
+  const node = renderCluster(config, { addresses })[index];
   const staged = stageNode(node, path.join(root, "stage"), path.join(root, "home"));
   const run = (extra: Record<string, string> = {}) => runBootScript(staged, { ...env, ...extra });
   return { home: staged.home, stage: staged.stage, node, run };
@@ -217,4 +221,110 @@ describe("boot script, run by bash", () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(`redis-ha-boot: missing ${stage}/sentinel.conf\n`);
   });
+});
+
+describe("an empty node that would start as master", () => {
+  // Real redis-server processes stand at the peers' addresses (127.0.9.12 and .13): the boot script asks them DBSIZE.
+  const pids: number[] = [];
+  afterAll(async () => {
+    for (const pid of pids) await stopProcess(pid, "SIGKILL");
+  });
+  const peer = (address: string) => {
+    const dir = tempDir("boot-peer-");
+    const args = ["--bind", address, "--port", "6379", "--requirepass", "x", "--save", "", "--appendonly", "no", "--dir", dir];
+    pids.push(startProcess("redis-server", args, dir, path.join(dir, "redis.log")));
+  };
+  const cli = (address: string, ...args: string[]) =>
+    spawnSync("redis-cli", ["-h", address, "-p", "6379", "--no-auth-warning", "-a", "x", ...args], { encoding: "utf8" }).stdout.trim();
+  const answering = async (address: string) => {
+    for (let i = 0; i < 100 && cli(address, "PING") !== "PONG"; i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  const master = () => boot({ REDIS_HA_PASSWORD: "x", REDIS_HA_WAIT_SECONDS: "1" }, envSpec, 0);
+
+  test("waits, then refuses, while a peer does not answer (the peers may still hold data)", () => {
+    const result = master().run();
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("redis-ha-boot: no sentinel answers, and this node has no data while a peer holds some or does not answer: waiting\n");
+    expect(result.stderr).toBe("redis-ha-boot: this node has no data and would still start as master after 1 s: refusing to start an empty master\n");
+  });
+
+  test("starts when every peer answers and holds no key (a new cluster, in any start order)", async () => {
+    peer("127.0.9.12");
+    peer("127.0.9.13");
+    await answering("127.0.9.12");
+    await answering("127.0.9.13");
+    const { home, node, run } = master();
+    const result = run();
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(fs.readFileSync(path.join(home, NODE_FILES.redisConf), "utf8")).toBe(node.redisConf);
+  });
+
+  test("refuses while a peer holds a key", () => {
+    expect(cli("127.0.9.13", "SET", "k", "v")).toBe("OK");
+    const result = master().run();
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("refusing to start an empty master");
+    expect(cli("127.0.9.13", "DEL", "k")).toBe("1");
+  });
+
+  test("a data directory holding only lost+found (a new ext4 volume) counts as empty", () => {
+    const { home, run } = master();
+    fs.mkdirSync(path.join(home, NODE_FILES.dataDir, "lost+found"), { recursive: true });
+    expect(run().status).toBe(0);
+  });
+
+  test("an existing home and data directory are used as they are: not chmodded (a volume root it does not own)", () => {
+    const { home, run } = boot({ REDIS_HA_PASSWORD: "x" });
+    fs.mkdirSync(path.join(home, NODE_FILES.dataDir), { recursive: true });
+    fs.chmodSync(home, 0o2775);
+    expect(run().status).toBe(0);
+    expect((fs.statSync(home).mode & 0o7777).toString(8)).toBe("2775");
+  });
+});
+
+describe("the liveness probe of a Redis loading its dataset", () => {
+  // A real redis-server on 127.0.9.21 loads 20000 keys at 1 ms each (key-load-delay): about 20 s of LOADING.
+  const address = "127.0.9.21";
+  const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } }, acl: { enabled: false } });
+  const pids: number[] = [];
+  afterAll(async () => {
+    for (const pid of pids) await stopProcess(pid, "SIGKILL");
+  });
+  const cli = (...args: string[]) =>
+    spawnSync("redis-cli", ["-h", address, "-p", "6379", "--no-auth-warning", "-a", "x", ...args], { encoding: "utf8" }).stdout.trim();
+  const start = (dir: string, extra: string[] = []) => {
+    const args = ["--bind", address, "--port", "6379", "--requirepass", "x", "--dir", dir, "--appendonly", "no", "--enable-debug-command", "yes", ...extra];
+    const pid = startProcess("redis-server", args, dir, path.join(dir, "redis.log"));
+    pids.push(pid);
+    return pid;
+  };
+  const probe = (kind: string) => {
+    const script = renderProbeScript(config, { addresses: [address, "127.0.9.22", "127.0.9.23"] }, 0);
+    return spawnSync("bash", ["-c", script, "probe", kind], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH, REDIS_HA_PASSWORD: "x" },
+    });
+  };
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+
+  test("passes while PING answers LOADING; readiness fails until the load is done", async () => {
+    const dir = tempDir("probe-loading-");
+    const first = start(dir);
+    await until(() => cli("PING") === "PONG");
+    expect(cli("DEBUG", "POPULATE", "20000")).toBe("OK");
+    expect(cli("SAVE")).toBe("OK");
+    await stopProcess(first, "SIGTERM");
+    // Loading answers clients between chunks of 1 KB (a large dataset answers every 2 MB by default).
+    start(dir, ["--key-load-delay", "1000", "--loading-process-events-interval-bytes", "1024"]);
+    await until(() => cli("PING").startsWith("LOADING"));
+    expect(cli("PING")).toMatch(/^LOADING/);
+    const live = probe("live");
+    expect(live.stderr).toBe("");
+    expect(live.status).toBe(0);
+    expect(probe("ready").status).toBe(1);
+  }, 60_000);
 });
