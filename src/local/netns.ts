@@ -182,14 +182,17 @@ export class TestNetwork {
    */
   sysctl(name: string, key: string, value: string | number): void {
     if (!/^net\.[a-z0-9_.]+$/.test(key)) throw new Error(`only per-namespace parameters (net.*) may be set on a test host, not ${key}`);
-    const result = spawnSync("ip", ["netns", "exec", this.host(name).namespace, "sysctl", "-q", "-w", `${key}=${value}`], { encoding: "utf8" });
-    if (result.error || result.status !== 0) throw new Error(`sysctl ${key}=${value} on ${name} failed: ${result.error?.message ?? result.stderr.trim()}`);
+    // Written through /proc/sys from inside the namespace (no procps needed).
+    const argv = this.exec(name, ["tee", `/proc/sys/${key.replace(/\./g, "/")}`]);
+    const result = spawnSync(argv[0], argv.slice(1), { encoding: "utf8", input: `${value}\n` });
+    if (result.error || result.status !== 0) throw new Error(`setting ${key}=${value} on ${name} failed: ${result.error?.message ?? result.stderr.trim()}`);
   }
 
   /** Kernel parameter `key` as host `name`'s network namespace sees it. */
   sysctlValue(name: string, key: string): string {
-    const result = spawnSync("ip", ["netns", "exec", this.host(name).namespace, "sysctl", "-n", key], { encoding: "utf8" });
-    if (result.error || result.status !== 0) throw new Error(`sysctl ${key} on ${name} failed: ${result.error?.message ?? result.stderr.trim()}`);
+    const argv = this.exec(name, ["cat", `/proc/sys/${key.replace(/\./g, "/")}`]);
+    const result = spawnSync(argv[0], argv.slice(1), { encoding: "utf8" });
+    if (result.error || result.status !== 0) throw new Error(`reading ${key} on ${name} failed: ${result.error?.message ?? result.stderr.trim()}`);
     return result.stdout.trim();
   }
 

@@ -23,8 +23,8 @@ const RUNS = Number(process.env.PARTITION_OUTAGE_RUNS ?? 2);
 const OUTAGE_MS = Number(process.env.PARTITION_OUTAGE_MS ?? 10_000);
 const SYN_LINEAR = "net.ipv4.tcp_syn_linear_timeouts";
 const BEHAVIOURS = [
-  { name: "linear SYN retries (tcp_syn_linear_timeouts=4)", value: 4, network: "outlin", subnet: "198.18.98.0/24" },
-  { name: "exponential SYN back-off (tcp_syn_linear_timeouts=0)", value: 0, network: "outexp", subnet: "198.18.99.0/24" },
+  { name: "linear SYN retries (tcp_syn_linear_timeouts=4)", value: 4, network: "outlin", subnet: "198.18.100.0/24" },
+  { name: "exponential SYN back-off (tcp_syn_linear_timeouts=0)", value: 0, network: "outexp", subnet: "198.18.101.0/24" },
 ] as const;
 
 describe.each(BEHAVIOURS)(`a network-wide outage of ${OUTAGE_MS} ms with $name`, ({ name, value, network, subnet }) => {
