@@ -6,7 +6,7 @@ import { NODE_FILES, UNIT_NAMES, VM_STAGE } from "./layout";
 import { renderCluster } from "./node";
 import type { ClusterNodes } from "./nodes";
 import { renderClientReconfigScript, renderNotificationScript, type NotifyOptions } from "./notify-script";
-import { BACKUP_UNIT_NAMES, renderBackupUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
+import { BACKUP_UNIT_NAMES, BOOT_UNIT_NAME, renderBackupUnits, renderBootUnit, VM_BACKUP_SCRIPT } from "./systemd-units";
 
 /** Where the boot script is installed on a VM. */
 export const VM_BOOT_SCRIPT = "/usr/local/sbin/redis-ha-boot";
@@ -38,8 +38,9 @@ export interface CloudConfigOptions {
 /**
  * The `#cloud-config` user data of node `index` on a Debian VM. It installs Redis and Sentinel from the
  * distribution without letting the packages start their own services (Debian's sentinel would listen on every
- * interface with protected mode off), places the rendered configs, boot script and units, and runs the boot script
- * once the packages exist. It holds no secret: the boot script fetches the passwords where `auth.secrets` points.
+ * interface with protected mode off), places the rendered configs, boot script and units, and enables the boot
+ * unit once the packages exist: the boot script runs then and at every later boot. It holds no secret: the boot
+ * script fetches the passwords where `auth.secrets` points.
  */
 export function renderCloudConfig(
   config: RedisSentinelConfig,
@@ -71,6 +72,7 @@ export function renderCloudConfig(
       file(VM_BOOT_SCRIPT, node.bootScript, "0755"),
       file(`/etc/systemd/system/${UNIT_NAMES.redis}`, node.units.redis, "0644"),
       file(`/etc/systemd/system/${UNIT_NAMES.sentinel}`, node.units.sentinel, "0644"),
+      file(`/etc/systemd/system/${BOOT_UNIT_NAME}`, renderBootUnit(VM_BOOT_SCRIPT, options.dataDevice), "0644"),
       ...(options.exporter ? [file(VM_EXPORTER_SCRIPT, renderExporterScript(config, nodes, index), "0755")] : []),
       ...(options.notifications
         ? [
@@ -83,7 +85,9 @@ export function renderCloudConfig(
     runcmd: [
       "rm -f /usr/sbin/policy-rc.d",
       "systemctl disable --now redis-server.service redis-sentinel.service",
-      options.dataDevice ? `REDIS_HA_DATA_DEVICE=${options.dataDevice} ${VM_BOOT_SCRIPT}` : VM_BOOT_SCRIPT,
+      // The boot script runs from its unit, now and at every later boot.
+      "systemctl daemon-reload",
+      `systemctl enable --now ${BOOT_UNIT_NAME}`,
       // After the boot script: the exporter reads the node's TLS files from where it wrote them.
       ...(options.exporter ? [VM_EXPORTER_SCRIPT] : []),
       ...(options.backup ? [`systemctl daemon-reload`, `systemctl enable --now ${BACKUP_UNIT_NAMES.timer}`] : []),

@@ -27,5 +27,5 @@ export { preStopSeconds, PRESTOP_CATCH_UP_SECONDS, renderPreStopScript } from ".
 export { renderProbeScript } from "./probe-script";
 export { renderRedisConf } from "./redis-conf";
 export { renderSentinelConf } from "./sentinel-conf";
-export { BACKUP_UNIT_NAMES, renderBackupUnits, renderSystemdUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
+export { BACKUP_UNIT_NAMES, BOOT_UNIT_NAME, renderBackupUnits, renderBootUnit, renderSystemdUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
 export { base64GzipExpression, terraformLiteral, textOfBase64GzipExpression } from "./terraform-text";

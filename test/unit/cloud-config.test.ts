@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { renderCloudConfig, renderCluster, USER_DATA_LIMIT_BYTES } from "../../src/render";
+import { renderBootUnit, renderCloudConfig, renderCluster, USER_DATA_LIMIT_BYTES } from "../../src/render";
 import { parseSpec, type RedisSentinelSpec } from "../../src/spec";
 
 const ssm = { secrets: { source: "ssm-parameters", path: "/redis-sentinel/dev", region: "eu-west-1" } } as const;
@@ -52,25 +52,35 @@ describe("what the user data places", () => {
     expect(placed("/etc/systemd/system/redis-ha-sentinel.service")).toBe(node.units.sentinel);
   });
 
-  test("keeps Debian's own services from starting, then runs the boot script with the data device", () => {
+  test("keeps Debian's own services from starting, then runs the boot script from its unit, at every boot", () => {
     expect(placed("/usr/sbin/policy-rc.d")).toContain("exit 101");
     expect(doc.runcmd).toEqual([
       "rm -f /usr/sbin/policy-rc.d",
       "systemctl disable --now redis-server.service redis-sentinel.service",
-      "REDIS_HA_DATA_DEVICE=/dev/sdf /usr/local/sbin/redis-ha-boot",
+      "systemctl daemon-reload",
+      "systemctl enable --now redis-ha-boot.service",
     ]);
+    const unit = placed("/etc/systemd/system/redis-ha-boot.service");
+    expect(unit).toBe(renderBootUnit("/usr/local/sbin/redis-ha-boot", "/dev/sdf"));
+    expect(unit).toContain("\nEnvironment=REDIS_HA_DATA_DEVICE=/dev/sdf\nExecStart=/usr/local/sbin/redis-ha-boot\n");
+    expect(unit).toContain("\nBefore=redis-ha-server.service redis-ha-sentinel.service\n");
+    expect(unit).toContain("\nRestart=on-failure\n");
+    expect(unit).toContain("\nWantedBy=multi-user.target\n");
   });
 
   test("installs the distribution's packages, awscli only to read an SSM parameter", () => {
     expect(doc.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools", "awscli", "amazon-ec2-utils"]);
     const local = parse(renderCloudConfig(parseSpec({ auth: { secrets: { source: "env", prefix: "P_" } } }), { addresses }, 0));
     expect(local.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools"]);
-    expect(local.runcmd[2]).toBe("/usr/local/sbin/redis-ha-boot");
+    expect(local.runcmd[3]).toBe("systemctl enable --now redis-ha-boot.service");
+    expect(local.write_files.find((f: { path: string }) => f.path === "/etc/systemd/system/redis-ha-boot.service").content).not.toContain(
+      "REDIS_HA_DATA_DEVICE",
+    );
   });
 
   test("fetches the passwords at boot, and holds none", () => {
     expect(node.bootScript).toContain(
-      'value="$(aws ssm get-parameter --region eu-west-1 --name "/redis-sentinel/dev/$1" --with-decryption --query Parameter.Value --output text)"',
+      'if value="$(aws ssm get-parameter --region eu-west-1 --name "/redis-sentinel/dev/$1" --with-decryption --query Parameter.Value --output text)"; then break; fi',
     );
     expect(text).not.toMatch(/^\s*(requirepass|masterauth|sentinel auth-pass|sentinel sentinel-pass) "/m);
   });
