@@ -1,11 +1,14 @@
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsEc2InstanceType } from "@cdktf/provider-aws/lib/data-aws-ec2-instance-type";
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DataAwsSecretsmanagerRandomPassword } from "@cdktf/provider-aws/lib/data-aws-secretsmanager-random-password";
+import { DataAwsSubnet } from "@cdktf/provider-aws/lib/data-aws-subnet";
 import { DlmLifecyclePolicy } from "@cdktf/provider-aws/lib/dlm-lifecycle-policy";
 import { EbsVolume } from "@cdktf/provider-aws/lib/ebs-volume";
+import { Ec2InstanceState } from "@cdktf/provider-aws/lib/ec2-instance-state";
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -23,10 +26,12 @@ import { VolumeAttachment } from "@cdktf/provider-aws/lib/volume-attachment";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Token } from "cdktf";
+import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
 import {
   base64GzipExpression,
-  cidrProblem,
+  instanceArchitecture,
+  ipv4CidrProblem,
   parseEc2Placement,
   parseSpec,
   CERTIFICATE_KEYS,
@@ -52,6 +57,21 @@ export const DEFAULT_BACKUP_RETENTION_DAYS = 14;
 /** Tag on the data volumes that the Data Lifecycle Manager policy of `backups` selects them by. */
 export const SNAPSHOT_TAG = "redis-sentinel-snapshots";
 
+/** Debian's name for each EC2 architecture, in the names of its images. */
+const DEBIAN_ARCHITECTURES = { x86_64: "amd64", arm64: "arm64" } as const;
+
+/**
+ * Actions the SSM agent needs for Session Manager, as AWS's Session Manager guide lists them (no
+ * `ssm:GetParameter*`, no Run Command).
+ */
+export const SESSION_MANAGER_ACTIONS = [
+  "ssm:UpdateInstanceInformation",
+  "ssmmessages:CreateControlChannel",
+  "ssmmessages:CreateDataChannel",
+  "ssmmessages:OpenControlChannel",
+  "ssmmessages:OpenDataChannel",
+] as const;
+
 /** A client allowed to reach Redis and Sentinel: a CIDR or a security group. */
 export type Peer = { readonly cidr: string } | { readonly securityGroupId: string };
 
@@ -65,6 +85,20 @@ export interface Ec2RedisSentinelProps extends Ec2PlacementInput {
   readonly spec?: Omit<RedisSentinelSpec, "auth">;
   /** AWS region of the stack; the nodes read the password parameters there. */
   readonly region: string;
+  /**
+   * What `terraform destroy`, or a change that would replace them, does to what holds the data: the data volumes
+   * and the backup bucket the construct creates. `"retain"`: they carry `prevent_destroy`, so such a plan fails
+   * and nothing is deleted. `"destroy"`: they are deleted, each data volume after a final snapshot, the bucket
+   * with every object version in it (`force_destroy`, which must be applied before a destroy).
+   * @default "retain"
+   */
+  readonly removalPolicy?: "retain" | "destroy";
+  /**
+   * Session Manager access: the nodes' role gets the SSM agent's Session Manager actions (SESSION_MANAGER_ACTIONS),
+   * nothing more. `false`: no remote access at all.
+   * @default true
+   */
+  readonly sessionManager?: boolean;
   /**
    * SSM path under which the generated passwords are kept, one SecureString per password (such as
    * `<path>/app-password`). @default `/redis-sentinel/<construct id>`
@@ -135,6 +169,11 @@ export class Ec2RedisSentinel extends Construct {
   readonly alertRules: string;
   /** Name of the bucket the backups go to, with `backups`. */
   readonly backupBucketName?: string;
+  /**
+   * ARN of the nodes' role. With your own `kmsKeyArn`, let the key policy grant `kms:Decrypt` to this role alone
+   * (see the README); the role may decrypt with the key only through SSM.
+   */
+  readonly nodeRoleArn: string;
 
   private readonly securityGroup: SecurityGroup;
   private readonly ports: number[];
@@ -187,19 +226,32 @@ export class Ec2RedisSentinel extends Construct {
       }
     }
 
-    // The nodes' role: Session Manager instead of SSH, and reading its own parameters.
+    // The nodes' role: reading its own parameters, and Session Manager instead of SSH. No managed policy: the
+    // one Session Manager suggests (AmazonSSMManagedInstanceCore) may read every parameter of the account.
     const role = this.serviceRole({
-      ids: { role: "role", assume: "assume-role", attachment: "session-manager" },
+      ids: { role: "role", assume: "assume-role" },
       namePrefix: "redis-sentinel-",
       service: "ec2.amazonaws.com",
-      policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
     });
+    this.nodeRoleArn = role.arn;
+    if (props.sessionManager !== false) {
+      new IamRolePolicy(this, "session-manager", {
+        role: role.id,
+        policy: new DataAwsIamPolicyDocument(this, "session-manager-policy", {
+          statement: [{ actions: [...SESSION_MANAGER_ACTIONS], resources: ["*"] }],
+        }).json,
+      });
+    }
+    const retain = props.removalPolicy !== "destroy";
     const backups = props.backups && { retentionDays: props.backups.retentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS };
     // A new bucket gets a name Terraform makes unique (bucket names are global); the nodes read it from an SSM
     // parameter when they back up, since the user data is rendered before the name exists.
     const newBucket =
       props.backups && props.backups.bucketName === undefined
-        ? new S3Bucket(this, "backup-bucket", { bucketPrefix: "redis-ha-backups-" })
+        ? new S3Bucket(this, "backup-bucket", {
+            bucketPrefix: "redis-ha-backups-",
+            ...(retain ? { lifecycle: { preventDestroy: true } } : { forceDestroy: true }),
+          })
         : undefined;
     const bucketParameter = newBucket
       ? new SsmParameter(this, "backup-bucket-parameter", {
@@ -216,7 +268,24 @@ export class Ec2RedisSentinel extends Construct {
       policy: new DataAwsIamPolicyDocument(this, "read-password-policy", {
         statement: [
           { actions: ["ssm:GetParameter"], resources: [...parameters.map((p) => p.arn), ...certificateArns] },
-          ...(placement.kmsKeyArn ? [{ actions: ["kms:Decrypt"], resources: [placement.kmsKeyArn] }] : []),
+          // The key decrypts the parameters for the nodes only when SSM asks (never a direct kms:Decrypt).
+          ...(placement.kmsKeyArn
+            ? [
+                {
+                  actions: ["kms:Decrypt"],
+                  resources: [placement.kmsKeyArn],
+                  condition: [
+                    {
+                      test: "StringEquals",
+                      variable: "kms:ViaService",
+                      values: [...new Set([props.region, ...(certificates?.source === "ssm-parameters" ? [certificates.region] : [])])].map(
+                        (region) => `ssm.${region}.amazonaws.com`,
+                      ),
+                    },
+                  ],
+                },
+              ]
+            : []),
           ...(props.notifications ? [{ actions: ["sns:Publish"], resources: [props.notifications.snsTopicArn] }] : []),
           ...(bucketParameter ? [{ actions: ["ssm:GetParameter"], resources: [bucketParameter.arn] }] : []),
           ...(backups
@@ -270,14 +339,36 @@ export class Ec2RedisSentinel extends Construct {
       for (const port of this.ports) egress(`to-${address}_32-${port}`, `${address}/32`, port, "Redis and Sentinel between the nodes");
     }
 
+    // The image's architecture follows the instance type; Terraform checks both against AWS's own description of
+    // the type when it plans (the architecture, and a Nitro or bare-metal host: on Xen the volume is not /dev/sdf).
+    const architecture = instanceArchitecture(placement.instanceType);
+    new DataAwsEc2InstanceType(this, "instance-type", {
+      instanceType: placement.instanceType,
+      lifecycle: {
+        postcondition: [
+          ...(placement.amiId
+            ? []
+            : [
+                {
+                  condition: `\${contains(self.supported_architectures, "${architecture}")}`,
+                  errorMessage: `instanceType ${placement.instanceType} does not run ${architecture}, the architecture of the image its family was given: give amiId, or choose another type`,
+                },
+              ]),
+          {
+            condition: `\${self.hypervisor != "xen"}`,
+            errorMessage: `instanceType ${placement.instanceType} runs on Xen, where the data volume is not /dev/sdf: choose a Nitro type, such as t3.small or m6i.large`,
+          },
+        ],
+      },
+    });
     const image = placement.amiId
       ? placement.amiId
       : new DataAwsAmi(this, "debian", {
           mostRecent: true,
           owners: [DEBIAN_AMI_OWNER],
           filter: [
-            { name: "name", values: ["debian-12-amd64-*"] },
-            { name: "architecture", values: ["x86_64"] },
+            { name: "name", values: [`debian-12-${DEBIAN_ARCHITECTURES[architecture]}-*`] },
+            { name: "architecture", values: [architecture] },
             { name: "virtualization-type", values: ["hvm"] },
           ],
         }).id;
@@ -333,10 +424,10 @@ export class Ec2RedisSentinel extends Construct {
     if (backups) {
       // EBS snapshots of the data volumes, selected by a tag only this construct's volumes carry.
       const dlmRole = this.serviceRole({
-        ids: { role: "snapshot-role", assume: "snapshot-assume-role", attachment: "snapshot-role-policy" },
+        ids: { role: "snapshot-role", assume: "snapshot-assume-role" },
         namePrefix: "redis-sentinel-dlm-",
         service: "dlm.amazonaws.com",
-        policyArn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
+        policy: { arn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole", attachmentId: "snapshot-role-policy" },
       });
       // Snapshots of volumes encrypted with a customer managed key: DLM creates grants on that key.
       if (placement.kmsKeyArn) {
@@ -350,7 +441,8 @@ export class Ec2RedisSentinel extends Construct {
         });
       }
       new DlmLifecyclePolicy(this, "snapshots", {
-        description: `Daily snapshots of the data volumes of Redis Sentinel cluster ${this.masterName}`,
+        // The API takes letters, digits, spaces, '_' and '-' only: a master name may hold '.'.
+        description: `Daily snapshots of the data volumes of Redis Sentinel cluster ${this.masterName.replace(/[^0-9A-Za-z _-]/g, "-")}`,
         executionRoleArn: dlmRole.arn,
         state: "ENABLED",
         policyDetails: {
@@ -370,6 +462,13 @@ export class Ec2RedisSentinel extends Construct {
     const alarmTopic = props.alarms && props.alarms !== true ? props.alarms.snsTopicArn : undefined;
 
     placement.nodes.forEach((node, index) => {
+      // The subnet as AWS knows it: the data volume is created in its zone, and the placement is checked against
+      // it when Terraform plans (the zone the spread check counted, the VPC of the security group, the CIDR the
+      // address was derived from).
+      const subnet = new DataAwsSubnet(this, `node-${index}-subnet`, {
+        id: node.subnetId,
+        lifecycle: { postcondition: subnetChecks(index, node, placement.vpcId) },
+      });
       const eni = new NetworkInterface(this, `node-${index}-eni`, {
         subnetId: node.subnetId,
         privateIps: [node.privateIp],
@@ -387,18 +486,22 @@ export class Ec2RedisSentinel extends Construct {
         // Gzipped by Terraform (EC2 takes 16 KB), with the text readable in the synthesized JSON.
         userDataBase64: base64GzipExpression(this.userData[index]),
         tags: { Name: `${this.masterName}-${index}` },
-        // A new Debian image or a changed spec must not replace every node at once: a node picks up a changed
-        // spec when it is replaced, one at a time, and then joins the current master (see the README).
-        lifecycle: { ignoreChanges: ["ami", "user_data_base64"] },
+        // A new Debian image, a changed spec, instance type or KMS key must not stop or replace every node at once:
+        // a node takes them when it is replaced, one at a time, and then joins the current master (see the README).
+        lifecycle: { ignoreChanges: ["ami", "user_data_base64", "instance_type", "root_block_device[0].kms_key_id"] },
         // The first boot reads the passwords: the parameters and the permission to read them must exist by then.
         dependsOn: [...parameters, readPassword],
       });
       const volume = new EbsVolume(this, `node-${index}-data`, {
-        availabilityZone: node.availabilityZone,
+        availabilityZone: subnet.availabilityZone,
         size: placement.dataVolumeGiB,
         type: "gp3",
         encrypted: true,
         kmsKeyId: placement.kmsKeyArn,
+        // Deleted only with removalPolicy "destroy", and then after a snapshot. A new KMS key reaches a volume when
+        // it is replaced, node by node (see the README): a changed key never replaces every volume at once.
+        finalSnapshot: true,
+        lifecycle: { preventDestroy: retain, ignoreChanges: ["kms_key_id"] },
         tags: { Name: `${this.masterName}-${index}-data`, ...(backups ? { [SNAPSHOT_TAG]: this.snapshotTagValue } : {}) },
       });
       if (props.alarms) {
@@ -419,21 +522,31 @@ export class Ec2RedisSentinel extends Construct {
           ...(alarmTopic ? { alarmActions: [alarmTopic], okActions: [alarmTopic] } : {}),
         });
       }
-      new VolumeAttachment(this, `node-${index}-data-attachment`, {
+      // Stopping the instance first lets Redis save and the file system unmount cleanly before the volume goes.
+      const attachment = new VolumeAttachment(this, `node-${index}-data-attachment`, {
         deviceName: DATA_DEVICE,
         volumeId: volume.id,
         instanceId: instance.id,
         stopInstanceBeforeDetaching: true,
       });
+      // ... and an attachment replaced while its instance stays (a replaced volume) leaves the instance stopped:
+      // this starts it again once the new attachment exists, and starts a node found stopped at any apply.
+      new Ec2InstanceState(this, `node-${index}-running`, {
+        instanceId: instance.id,
+        state: "running",
+        dependsOn: [attachment],
+        // A plain address: cdktf writes a construct as "${...}", which Terraform refuses in replace_triggered_by.
+        lifecycle: { replaceTriggeredBy: [`${attachment.terraformResourceType}.${attachment.friendlyUniqueId}`] },
+      });
     });
   }
 
-  /** A role that an AWS service assumes, with one managed policy attached. */
+  /** A role that an AWS service assumes, with a managed policy attached when `policy` is given. */
   private serviceRole(options: {
-    readonly ids: { readonly role: string; readonly assume: string; readonly attachment: string };
+    readonly ids: { readonly role: string; readonly assume: string };
     readonly namePrefix: string;
     readonly service: string;
-    readonly policyArn: string;
+    readonly policy?: { readonly arn: string; readonly attachmentId: string };
   }): IamRole {
     const role = new IamRole(this, options.ids.role, {
       namePrefix: options.namePrefix,
@@ -441,14 +554,14 @@ export class Ec2RedisSentinel extends Construct {
         statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: [options.service] }] }],
       }).json,
     });
-    new IamRolePolicyAttachment(this, options.ids.attachment, { role: role.name, policyArn: options.policyArn });
+    if (options.policy) new IamRolePolicyAttachment(this, options.policy.attachmentId, { role: role.name, policyArn: options.policy.arn });
     return role;
   }
 
   /** Opens the Redis and Sentinel ports to `peer`: one ingress rule per port. */
   allowFrom(peer: Peer): void {
     if ("cidr" in peer && !Token.isUnresolved(peer.cidr)) {
-      const problem = cidrProblem(peer.cidr);
+      const problem = ipv4CidrProblem(peer.cidr);
       if (problem) throw new SpecError([{ path: "allowFrom.cidr", value: JSON.stringify(peer.cidr), message: problem }]);
     }
     this.allow(peer);
@@ -475,7 +588,7 @@ export class Ec2RedisSentinel extends Construct {
 function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   const problems: SpecProblem[] = [];
   (props.monitoring?.cidrs ?? []).forEach((cidr, i) => {
-    const problem = Token.isUnresolved(cidr) ? undefined : cidrProblem(cidr);
+    const problem = Token.isUnresolved(cidr) ? undefined : ipv4CidrProblem(cidr);
     if (problem) problems.push({ path: `monitoring.cidrs[${i}]`, value: JSON.stringify(cidr), message: problem });
   });
   let spec = props.spec;
@@ -514,6 +627,9 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
       value: JSON.stringify(bucketName),
       message: "must be an S3 bucket name known when the stack is synthesized (it is written into the user data), such as redis-ha-backups",
     });
+  }
+  if (props.removalPolicy !== undefined && props.removalPolicy !== "retain" && props.removalPolicy !== "destroy") {
+    problems.push({ path: "removalPolicy", value: JSON.stringify(props.removalPolicy), message: 'must be "retain" or "destroy"' });
   }
   const retention = props.backups?.retentionDays;
   if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 1000)) {
@@ -554,6 +670,8 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
     alarms: _alarms,
     notifications: _notifications,
     backups: _backups,
+    removalPolicy: _removalPolicy,
+    sessionManager: _sessionManager,
     ...placementInput
   } = props;
   try {
@@ -565,6 +683,33 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   }
   if (problems.length > 0 || !config || !placement) throw new SpecError(problems);
   return { config, placement };
+}
+
+/** Plan-time checks of a node's subnet against its placement. */
+function subnetChecks(index: number, node: Ec2Placement["nodes"][number], vpcId: string) {
+  const literal = (v: string | undefined): v is string => v !== undefined && !Token.isUnresolved(v);
+  return [
+    ...(literal(node.availabilityZone)
+      ? [
+          {
+            condition: `\${self.availability_zone == "${node.availabilityZone}"}`,
+            errorMessage: `nodes[${index}].availabilityZone is ${node.availabilityZone}, but subnet ${node.subnetId} is in another zone: give the subnet's zone`,
+          },
+        ]
+      : []),
+    ...(literal(vpcId)
+      ? [{ condition: `\${self.vpc_id == "${vpcId}"}`, errorMessage: `subnet ${node.subnetId} of nodes[${index}] is not in vpcId ${vpcId}` }]
+      : []),
+    ...(literal(node.subnetCidr)
+      ? [
+          {
+            // AWS gives the network address: 10.20.1.0/24 for a subnetCidr written 10.20.1.7/24.
+            condition: `\${self.cidr_block == "${ipaddr.IPv4.networkAddressFromCIDR(node.subnetCidr).toString()}/${ipaddr.IPv4.parseCIDR(node.subnetCidr)[1]}"}`,
+            errorMessage: `nodes[${index}].subnetCidr is ${node.subnetCidr}, but subnet ${node.subnetId} has another CIDR: give the subnet's CIDR`,
+          },
+        ]
+      : []),
+  ];
 }
 
 /** The region of an SNS topic ARN, or undefined for a token. */

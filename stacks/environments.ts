@@ -34,17 +34,24 @@ export const environmentSchema = z.strictObject({
 
 export type Environment = z.input<typeof environmentSchema>;
 
-// The example network: a VPC with one private subnet per availability zone, and Spoke's application subnets.
-// Point an environment at your own VPC by replacing these ids and CIDRs (see the README).
-const network = {
-  vpcId: "vpc-0123456789abcdef0",
-  nodes: [
-    { subnetId: "subnet-0aaaaaaaaaaaaaaa1", availabilityZone: "eu-west-1a", subnetCidr: "10.20.1.0/24" },
-    { subnetId: "subnet-0aaaaaaaaaaaaaaa2", availabilityZone: "eu-west-1b", subnetCidr: "10.20.2.0/24" },
-    { subnetId: "subnet-0aaaaaaaaaaaaaaa3", availabilityZone: "eu-west-1c", subnetCidr: "10.20.3.0/24" },
-  ],
-  clientCidrs: ["10.20.100.0/24", "10.20.101.0/24"],
-};
+// The example network: one VPC holding every environment, each with one private subnet per availability zone of
+// its own (so that the stacks of one VPC never claim the same address), and Spoke's application subnets. Point an
+// environment at your own VPC by replacing these ids and CIDRs (see the README).
+const VPC_ID = "vpc-0123456789abcdef0";
+const CLIENT_CIDRS = ["10.20.100.0/24", "10.20.101.0/24"];
+
+/** The example subnets of one environment: `10.20.<base + 1..3>.0/24` in eu-west-1a..c, nodes on host 10 of each. */
+function exampleNetwork(subnetIdPrefix: string, base: number) {
+  return {
+    vpcId: VPC_ID,
+    nodes: ["a", "b", "c"].map((zone, i) => ({
+      subnetId: `${subnetIdPrefix}${i + 1}`,
+      availabilityZone: `eu-west-1${zone}`,
+      subnetCidr: `10.20.${base + i + 1}.0/24`,
+    })),
+    clientCidrs: CLIENT_CIDRS,
+  };
+}
 
 /** The example environments: dev small and cheap with local state, staging like prod, prod larger. */
 export const ENVIRONMENTS: readonly Environment[] = [
@@ -53,9 +60,11 @@ export const ENVIRONMENTS: readonly Environment[] = [
     region: "eu-west-1",
     backend: { type: "local" },
     cluster: {
-      ...network,
+      ...exampleNetwork("subnet-0aaaaaaaaaaaaaaa", 0),
       instanceType: "t3.micro",
       dataVolumeGiB: 5,
+      // A throw-away environment: `cdktf destroy` deletes its data volumes (after a final snapshot).
+      removalPolicy: "destroy",
       spec: { redis: { memory: { maxmemory: "256mb" } } },
     },
   },
@@ -64,10 +73,10 @@ export const ENVIRONMENTS: readonly Environment[] = [
     region: "eu-west-1",
     backend: { type: "s3", bucket: "example-terraform-state" },
     cluster: {
-      ...network,
+      ...exampleNetwork("subnet-0bbbbbbbbbbbbbbb", 10),
       instanceType: "t3.small",
       spec: { topology: { masterName: "spoke-redis" }, redis: { memory: { maxmemory: "1gb" } } },
-      // Operations (issue #6): metrics for the Prometheus in the tools subnet, status-check alarms, daily backups.
+      // Operations: metrics for the Prometheus in the tools subnet, status-check alarms, daily backups.
       monitoring: { cidrs: ["10.20.50.0/24"] },
       alarms: true,
       backups: { retentionDays: 7 },
@@ -78,7 +87,7 @@ export const ENVIRONMENTS: readonly Environment[] = [
     region: "eu-west-1",
     backend: { type: "s3", bucket: "example-terraform-state" },
     cluster: {
-      ...network,
+      ...exampleNetwork("subnet-0ccccccccccccccc", 20),
       instanceType: "r6i.large",
       dataVolumeGiB: 50,
       spec: { topology: { masterName: "spoke-redis" }, redis: { memory: { maxmemory: "12gb" } } },

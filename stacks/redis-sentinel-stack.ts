@@ -6,6 +6,9 @@ import { SpecError } from "../src";
 import { toProblems } from "../src/spec/parse";
 import { environmentSchema, type Environment } from "./environments";
 
+/** The Terraform versions a stack needs, by backend. */
+export const REQUIRED_TERRAFORM = { s3: ">= 1.10.0", local: ">= 1.2.0" } as const;
+
 /**
  * The stack of one environment: its own state, the AWS provider, the Redis Sentinel cluster, and the outputs
  * its clients need. A bad environment fails `cdktf synth` with every problem, under the environment's name,
@@ -45,6 +48,9 @@ export class RedisSentinelStack extends TerraformStack {
     } else {
       new LocalBackend(this, { path: `terraform.${id}.tfstate` });
     }
+    // The oldest Terraform that reads this stack: use_lockfile needs 1.10; the construct's plan-time checks
+    // (postconditions) and replace_triggered_by need 1.2.
+    this.addOverride("terraform.required_version", REQUIRED_TERRAFORM[environment.backend.type]);
 
     new AwsProvider(this, "aws", {
       region: environment.region,

@@ -67,7 +67,8 @@ function checkBackupOptions(options: BackupOptions): void {
 /**
  * The backup script of node `index`. It takes a consistent RDB snapshot with BGSAVE on this node (a replica with
  * its link to the master up; the master skips unless `onMaster`), waits until LASTSAVE moves past the time before
- * it and `rdb_last_bgsave_status` is ok, checks the file with redis-check-rdb, and copies it off the node as
+ * it and `rdb_last_bgsave_status` is ok, holds the file by a hard link in the data directory (no copy on the root
+ * volume), checks it with redis-check-rdb, and copies it off the node as
  * `<prefix><master-name>/<node-address>/<UTC time>.rdb`: to S3 with `aws s3 cp`, or into a directory. The last
  * line it prints is where the copy went. The password reaches redis-cli through REDISCLI_AUTH only.
  *
@@ -135,16 +136,18 @@ export function renderBackupScript(config: RedisSentinelConfig, nodes: ClusterNo
     "done",
     '[ "$(field persistence rdb_last_bgsave_status)" = ok ] || fail "BGSAVE failed (rdb_last_bgsave_status:err): see the Redis log"',
     "",
-    "# Redis writes a snapshot to a temporary file and renames it: a copy taken now is the whole of one snapshot.",
+    "# Redis writes a snapshot to a temporary file and renames it: the file is the whole of one snapshot.",
     'dir="$(redis CONFIG GET dir | sed -n 2p)"',
     'file="$dir/$(redis CONFIG GET dbfilename | sed -n 2p)"',
     '[ -r "$file" ] || fail "cannot read $file"',
     'stamp="$(date -u -d "@$(redis LASTSAVE)" +%Y%m%dT%H%M%SZ)"',
-    'work="$(mktemp -d)"',
+    "# A hard link beside the file, on the data volume, keeps this snapshot when Redis renames a newer one over it;",
+    "# nothing is copied, so neither the root volume nor /tmp needs room for the dataset.",
+    'work="$(mktemp -d -- "$dir/.redis-ha-backup.XXXXXX")"',
     "trap 'rm -rf -- \"$work\"' EXIT",
-    'cp -- "$file" "$work/dump.rdb"',
+    'ln -- "$file" "$work/dump.rdb"',
     'if command -v redis-check-rdb > /dev/null; then',
-    '  redis-check-rdb "$work/dump.rdb" > "$work/check.log" 2>&1 || fail "redis-check-rdb rejects the copy of $file: $(tail -n 3 "$work/check.log")"',
+    '  check="$(redis-check-rdb "$work/dump.rdb" 2>&1)" || fail "redis-check-rdb rejects $file: $(printf \'%s\\n\' "$check" | tail -n 3)"',
     "fi",
     "",
     ...("s3" in target

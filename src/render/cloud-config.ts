@@ -10,6 +10,14 @@ import { BACKUP_UNIT_NAMES, BOOT_UNIT_NAME, renderBackupUnits, renderBootUnit, V
 
 /** Where the boot script is installed on a VM. */
 export const VM_BOOT_SCRIPT = "/usr/local/sbin/redis-ha-boot";
+/**
+ * Kernel settings of a VM node. Redis's admin guide asks for `vm.overcommit_memory = 1`: with the kernel's default
+ * heuristic, the fork of a BGSAVE or an AOF rewrite can fail on a busy node, and with `stop-writes-on-bgsave-error`
+ * the master then refuses writes.
+ */
+export const VM_SYSCTL_FILE = "/etc/sysctl.d/60-redis-ha.conf";
+const SYSCTL_SETTINGS = "# Written by cloud-init for cdktf-redis-sentinel (Redis's admin guide).\nvm.overcommit_memory = 1\n";
+
 /** EC2 user data is limited to 16 KB. */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 /** Where the failover scripts are installed on a VM (`notifications`); sentinel.conf names them. */
@@ -38,9 +46,9 @@ export interface CloudConfigOptions {
 /**
  * The `#cloud-config` user data of node `index` on a Debian VM. It installs Redis and Sentinel from the
  * distribution without letting the packages start their own services (Debian's sentinel would listen on every
- * interface with protected mode off), places the rendered configs, boot script and units, and enables the boot
- * unit once the packages exist: the boot script runs then and at every later boot. It holds no secret: the boot
- * script fetches the passwords where `auth.secrets` points.
+ * interface with protected mode off), sets `vm.overcommit_memory = 1`, places the rendered configs, boot script and
+ * units, and enables the boot unit once the packages exist: the boot script runs then and at every later boot. It
+ * holds no secret: the boot script fetches the passwords where `auth.secrets` points.
  */
 export function renderCloudConfig(
   config: RedisSentinelConfig,
@@ -67,6 +75,7 @@ export function renderCloudConfig(
     write_files: [
       // Refuses every service start while the packages install; removed before the boot script runs.
       file("/usr/sbin/policy-rc.d", "#!/bin/sh\n# Written by cloud-init for cdktf-redis-sentinel: no service starts during package installation.\nexit 101\n", "0755"),
+      file(VM_SYSCTL_FILE, SYSCTL_SETTINGS, "0644"),
       file(`${VM_STAGE}/${NODE_FILES.redisConf}`, node.redisConf, "0644"),
       file(`${VM_STAGE}/${NODE_FILES.sentinelConf}`, node.sentinelConf, "0644"),
       file(VM_BOOT_SCRIPT, node.bootScript, "0755"),
@@ -83,6 +92,8 @@ export function renderCloudConfig(
       ...(backupFiles ?? []),
     ],
     runcmd: [
+      // systemd-sysctl read /etc/sysctl.d before cloud-init wrote the file: apply it now, before Redis starts.
+      `sysctl -p ${VM_SYSCTL_FILE}`,
       "rm -f /usr/sbin/policy-rc.d",
       "systemctl disable --now redis-server.service redis-sentinel.service",
       // The boot script runs from its unit, now and at every later boot.

@@ -11,7 +11,7 @@ export type { AlertRule, AlertRuleGroup, AlertRulesOptions } from "./alert-rules
 export { renderBackupScript } from "./backup-script";
 export type { BackupOptions, BackupTarget } from "./backup-script";
 export { renderBootScript } from "./boot-script";
-export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT, VM_NOTIFY_SCRIPTS } from "./cloud-config";
+export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT, VM_SYSCTL_FILE, VM_NOTIFY_SCRIPTS } from "./cloud-config";
 export { EXPORTER_ENV_FILE, EXPORTER_PORT, exporterEnvironment, renderExporterScript, VM_EXPORTER_SCRIPT } from "./exporter";
 export type { ExporterVariable } from "./exporter";
 export type { CloudConfigOptions } from "./cloud-config";

@@ -7,7 +7,19 @@ function persists(config: RedisSentinelConfig): boolean {
   return p.appendOnly || p.save.length > 0;
 }
 
-function unit(description: string, execStart: string, restartSec: number): string {
+/**
+ * `TimeoutStartSec=` and `TimeoutStopSec=` of a unit. Redis reports ready (Type=notify) only once it has loaded its
+ * dataset, and saves it when stopped: both take as long as the data needs, so its unit has no limit, as Redis's own
+ * units (systemd's default of 90 s would kill a Redis still loading a large dataset and restart it, forever).
+ */
+interface Timeouts {
+  readonly start: string;
+  readonly stop: string;
+}
+const REDIS_TIMEOUTS: Timeouts = { start: "infinity", stop: "infinity" };
+const SENTINEL_TIMEOUTS: Timeouts = { start: "90s", stop: "30s" };
+
+function unit(description: string, execStart: string, restartSec: number, timeouts: Timeouts): string {
   return [
     "[Unit]",
     `Description=${description} (cdktf-redis-sentinel)`,
@@ -24,7 +36,8 @@ function unit(description: string, execStart: string, restartSec: number): strin
     `ExecStart=${execStart}`,
     "Restart=always",
     `RestartSec=${restartSec}`,
-    "TimeoutStopSec=30",
+    `TimeoutStartSec=${timeouts.start}`,
+    `TimeoutStopSec=${timeouts.stop}`,
     "LimitNOFILE=65535",
     "UMask=0077",
     "NoNewPrivileges=true",
@@ -48,14 +61,15 @@ function unit(description: string, execStart: string, restartSec: number): strin
  * systemd units of a node on a VM. Both run in the node's home directory, which holds their configs and is the
  * only path they may write (Redis and Sentinel rewrite their configs on failover).
  *
+ * Redis has no start or stop time limit: loading a large dataset and the save at shutdown take what they take.
  * When Redis keeps no data across restarts, the server restarts only after twice down-after-milliseconds:
  * a master that came straight back empty would be followed by its replicas, which would drop their data too.
  */
 export function renderSystemdUnits(config: RedisSentinelConfig): { readonly redis: string; readonly sentinel: string } {
   const waitForFailover = Math.ceil((2 * config.sentinel.downAfterMilliseconds) / 1000);
   return {
-    redis: unit("Redis server", `/usr/bin/redis-server ${NODE_FILES.redisConf}`, persists(config) ? 1 : waitForFailover),
-    sentinel: unit("Redis Sentinel", `/usr/bin/redis-sentinel ${NODE_FILES.sentinelConf}`, 1),
+    redis: unit("Redis server", `/usr/bin/redis-server ${NODE_FILES.redisConf}`, persists(config) ? 1 : waitForFailover, REDIS_TIMEOUTS),
+    sentinel: unit("Redis Sentinel", `/usr/bin/redis-sentinel ${NODE_FILES.sentinelConf}`, 1, SENTINEL_TIMEOUTS),
   };
 }
 

@@ -38,6 +38,39 @@ export function cidrProblem(cidr: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `cidrProblem` for a peer of EC2 nodes: the nodes have IPv4 addresses only, so an IPv6 CIDR could never reach them.
+ */
+export function ipv4CidrProblem(cidr: string): string | undefined {
+  const problem = cidrProblem(cidr);
+  if (problem || ipaddr.IPv4.isValidCIDR(cidr)) return problem;
+  return 'is an IPv6 CIDR, and the nodes have IPv4 addresses only: Redis and Sentinel listen on those. Give the clients\' IPv4 CIDR, such as "10.20.100.0/24"';
+}
+
+/**
+ * Instance families on the Xen hypervisor (previous generations): they name an EBS volume attached as /dev/sdf
+ * /dev/xvdf, where the boot script does not look for it. `i3` is Xen except `i3.metal`.
+ */
+const XEN_FAMILIES = new Set([
+  "c1", "c3", "c4", "cc2", "cr1", "d2", "f1", "g2", "g3", "g3s", "h1", "hs1", "i2", "i3", "m1", "m2", "m3", "m4",
+  "p2", "p3", "r3", "r4", "t1", "t2", "x1", "x1e",
+]);
+
+/** Whether an instance type runs on Xen rather than on Nitro (or bare metal). */
+export function isXenInstanceType(instanceType: string): boolean {
+  const [family, size] = instanceType.split(".");
+  return XEN_FAMILIES.has(family) && !(family === "i3" && size === "metal");
+}
+
+/**
+ * The CPU architecture of an instance type, from its family: Graviton families (`a1`, or a `g` right after the
+ * generation, such as t4g, m7g, c6gn, r8gd, im4gn) are arm64, the others x86_64.
+ */
+export function instanceArchitecture(instanceType: string): "arm64" | "x86_64" {
+  const family = instanceType.split(".")[0];
+  return family === "a1" || /^[a-z]+\d+g/.test(family) ? "arm64" : "x86_64";
+}
+
 /** The hosts of an IPv4 subnet that AWS does not reserve (the first four and the last). */
 function usableHost(subnetCidr: string, ip: string): boolean {
   const prefix = ipaddr.IPv4.parseCIDR(subnetCidr)[1];
@@ -79,23 +112,38 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
       vpcId: z.string().min(1, "must name a VPC, such as vpc-0abc1234"),
       /** One entry per node, in node order. */
       nodes: z.array(node),
-      /** CIDRs of the clients (Spoke's subnets) that may reach Redis and Sentinel. @default [] */
-      clientCidrs: z.array(literalOr(cidrProblem)).default([]),
+      /** IPv4 CIDRs of the clients (Spoke's subnets) that may reach Redis and Sentinel. @default [] */
+      clientCidrs: z.array(literalOr(ipv4CidrProblem)).default([]),
       /** Security groups of the clients that may reach Redis and Sentinel. @default [] */
       clientSecurityGroupIds: z
         .array(literalOr((v) => (/^sg-[0-9a-f]{8,17}$/.test(v) ? undefined : "must be a security group id such as sg-0abc1234")))
         .default([]),
       /** Refuse placements where one availability zone holds a majority of the nodes. @default true */
       spreadAcrossAvailabilityZones: z.boolean().default(true),
-      /** @default "t3.small" */
-      instanceType: z.string().regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an instance type such as t3.small").default(DEFAULT_INSTANCE_TYPE),
+      /**
+       * A Nitro instance type; Graviton types (such as t4g.small) get the arm64 image. Changing it on a deployed
+       * cluster changes no instance: a node takes the new type when it is replaced (see the README).
+       * @default "t3.small"
+       */
+      instanceType: z
+        .string()
+        .regex(/^[a-z0-9-]+\.[a-z0-9]+$/, "must be an instance type such as t3.small")
+        .refine(
+          (v) => !isXenInstanceType(v),
+          "is a Xen instance type (a previous generation): the data volume would not appear as /dev/sdf. Use a Nitro type, such as t3.small, m6i.large or t4g.small",
+        )
+        .default(DEFAULT_INSTANCE_TYPE),
       /** @default 8 */
       rootVolumeGiB: z.number().int().min(8, "must be at least 8 GiB").default(DEFAULT_ROOT_VOLUME_GIB),
       /** @default 10 */
       dataVolumeGiB: z.number().int().min(1, "must be at least 1 GiB").default(DEFAULT_DATA_VOLUME_GIB),
       /** Image of the nodes. @default the latest Debian 12 image, looked up when Terraform plans */
       amiId: z.string().optional(),
-      /** KMS key for the volumes and the password parameter. @default the AWS managed keys (aws/ebs, aws/ssm) */
+      /**
+       * KMS key for the volumes and the password parameters. Changing it on a deployed cluster re-encrypts the
+       * parameters at once and reaches a node's volumes when they are replaced (see the README).
+       * @default the AWS managed keys (aws/ebs, aws/ssm)
+       */
       kmsKeyArn: z.string().optional(),
     })
     .superRefine(

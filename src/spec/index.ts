@@ -20,6 +20,9 @@ export {
   DEFAULT_ROOT_VOLUME_GIB,
   ec2PlacementSchema,
   FIRST_DERIVED_HOST,
+  instanceArchitecture,
+  ipv4CidrProblem,
+  isXenInstanceType,
   parseEc2Placement,
 } from "./ec2";
 export type { Ec2Placement, Ec2PlacementInput } from "./ec2";

@@ -2,6 +2,9 @@
 // stacks, resource types and counts as the synthesized example stacks, and none of our constructs or rendering.
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsAmi } from "@cdktf/provider-aws/lib/data-aws-ami";
+import { DataAwsEc2InstanceType } from "@cdktf/provider-aws/lib/data-aws-ec2-instance-type";
+import { DataAwsSubnet } from "@cdktf/provider-aws/lib/data-aws-subnet";
+import { Ec2InstanceState } from "@cdktf/provider-aws/lib/ec2-instance-state";
 import { DlmLifecyclePolicy } from "@cdktf/provider-aws/lib/dlm-lifecycle-policy";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
@@ -68,6 +71,8 @@ const labels = { "app.kubernetes.io/name": "redis" };
 const MAKERS: Readonly<Record<string, Maker>> = {
   "data.aws_ami": (s, id) =>
     new DataAwsAmi(s, id, { mostRecent: true, owners: ["136693071363"], filter: [{ name: "name", values: ["debian-12-amd64-*"] }] }),
+  "data.aws_ec2_instance_type": (s, id) => new DataAwsEc2InstanceType(s, id, { instanceType: "t3.small" }),
+  "data.aws_subnet": (s, id, i) => new DataAwsSubnet(s, id, { id: `subnet-0aaaaaaaaaaaaaaa${i}` }),
   "data.aws_iam_policy_document": (s, id) =>
     new DataAwsIamPolicyDocument(s, id, {
       statement: [{ actions: ["ssm:GetParameter"], resources: ["arn:aws:ssm:eu-west-1:123456789012:parameter/redis/*"] }],
@@ -133,6 +138,8 @@ const MAKERS: Readonly<Record<string, Maker>> = {
       instanceId: idOf(earlier("aws_instance", i), "i"),
       volumeId: idOf(earlier("aws_ebs_volume", i), "vol"),
     }),
+  aws_ec2_instance_state: (s, id, i, earlier) =>
+    new Ec2InstanceState(s, id, { instanceId: idOf(earlier("aws_instance", i), "i"), state: "running" }),
   aws_cloudwatch_metric_alarm: (s, id, i, earlier) =>
     new CloudwatchMetricAlarm(s, id, {
       alarmName: id,

@@ -66,6 +66,10 @@ test("on a replica: BGSAVE, then a checked copy in <dir>/<master-name>/<node>/<U
   expect(spawnSync("redis-check-rdb", [snapshot]).status).toBe(0);
   // A snapshot taken by this run: LASTSAVE moved.
   expect(await withClient("127.0.13.12", 6379, password, async (c) => Number(await c.lastsave()))).toBeGreaterThan(lastsave);
+  // The snapshot was held by a hard link in the data directory, removed once copied.
+  const dataDir = await withClient("127.0.13.12", 6379, password, async (c) => ((await c.config("GET", "dir")) as string[])[1]);
+  expect(fs.readdirSync(dataDir).filter((f) => f.startsWith(".redis-ha-backup"))).toEqual([]);
+  expect(fs.statSync(path.join(dataDir, "dump.rdb")).nlink).toBe(1);
   // Written after the backup: must not come back with the restore.
   await withClient("127.0.13.11", 6379, password, (c) => c.set("after-backup", "1"));
 });

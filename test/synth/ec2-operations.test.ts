@@ -244,6 +244,17 @@ describe("backups", () => {
     });
   });
 
+  test("destroying the environment: the new bucket is kept (prevent_destroy), or emptied and deleted with removalPolicy destroy", () => {
+    const [kept] = Object.values(full.json.resource.aws_s3_bucket) as any[];
+    expect(kept.lifecycle).toEqual({ prevent_destroy: true });
+    expect(kept.force_destroy).toBeUndefined();
+    const { json } = synth({ ...all, removalPolicy: "destroy" });
+    const [deleted] = Object.values(json.resource.aws_s3_bucket) as any[];
+    expect(deleted.force_destroy).toBe(true);
+    expect(deleted.lifecycle).toBeUndefined();
+    expect(() => synth({ ...base, removalPolicy: "snapshot" as never })).toThrow('removalPolicy = "snapshot": must be "retain" or "destroy"');
+  });
+
   test("the role may put objects under the cluster's prefix only, and read the bucket's name", () => {
     const [bucketId] = Object.keys(full.json.resource.aws_s3_bucket);
     const put = policyStatements(full.json).filter((s) => s.actions.some((a) => a.startsWith("s3:")));
@@ -300,6 +311,13 @@ describe("backups", () => {
       policy_arn: "arn:aws:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole",
     });
     expect(Object.values(plain.json.resource.aws_ebs_volume).some((v: any) => SNAPSHOT_TAG in v.tags)).toBe(false);
+  });
+
+  test("the DLM description holds only what the API takes (letters, digits, spaces, _ and -), also for a master name with '.'", () => {
+    const { json } = synth({ ...base, spec: { topology: { masterName: "spoke.redis-1" } }, backups: {} });
+    const [policy] = Object.values(json.resource.aws_dlm_lifecycle_policy) as any[];
+    expect(policy.description).toBe("Daily snapshots of the data volumes of Redis Sentinel cluster spoke-redis-1");
+    expect(policy.description).toMatch(/^[0-9A-Za-z _-]{1,500}$/);
   });
 
   test("with a customer managed key, DLM's role may use that key for the snapshots", () => {

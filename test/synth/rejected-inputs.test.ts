@@ -41,6 +41,10 @@ const problem = (path: string, value: string, message: string): SpecProblem => (
 const UNKNOWN_FIELD = "unknown field. Check the spelling; the fields are listed in the README's spec reference";
 const OPEN_TO_THE_WORLD =
   "opens Redis and Sentinel to every address on the internet. Name the CIDRs of the clients, such as the application subnets";
+const IPV6_CIDR =
+  'is an IPv6 CIDR, and the nodes have IPv4 addresses only: Redis and Sentinel listen on those. Give the clients\' IPv4 CIDR, such as "10.20.100.0/24"';
+const XEN_TYPE =
+  "is a Xen instance type (a previous generation): the data volume would not appear as /dev/sdf. Use a Nitro type, such as t3.small, m6i.large or t4g.small";
 const RESERVED_NAME =
   "is kept for the cluster's own users (default, admin, replication, sentinel). Choose another name, such as app";
 const PERMISSIONS_ONLY =
@@ -232,6 +236,26 @@ const cases: Case[] = [
     name: "clients from ::/0",
     target: { ec2: { ...ec2, clientCidrs: ["::/0"] } },
     problems: [problem("clientCidrs[0]", '"::/0"', OPEN_TO_THE_WORLD)],
+  },
+  {
+    name: "clients from an IPv6 CIDR (the nodes have IPv4 addresses only)",
+    target: { ec2: { ...ec2, clientCidrs: ["2001:db8:1234::/48"] } },
+    problems: [problem("clientCidrs[0]", '"2001:db8:1234::/48"', IPV6_CIDR)],
+  },
+  {
+    name: "a monitoring CIDR in IPv6",
+    target: { ec2: { ...ec2, monitoring: { cidrs: ["2001:db8:50::/64"] } } },
+    problems: [problem("monitoring.cidrs[0]", '"2001:db8:50::/64"', IPV6_CIDR)],
+  },
+  {
+    name: "a Xen instance type, whose data volume is not /dev/sdf",
+    target: { ec2: { ...ec2, instanceType: "m4.large" } },
+    problems: [problem("instanceType", '"m4.large"', XEN_TYPE)],
+  },
+  {
+    name: "a removal policy that is neither retain nor destroy",
+    target: { ec2: { ...ec2, removalPolicy: "snapshot" } },
+    problems: [problem("removalPolicy", '"snapshot"', 'must be "retain" or "destroy"')],
   },
   {
     name: "a malformed client CIDR",
@@ -657,6 +681,14 @@ test.each(cases)("rejects $name", ({ target, problems }) => {
   const json = JSON.parse(Testing.synth(stack!));
   expect(json.resource).toBeUndefined();
   expect(json.data).toBeUndefined();
+});
+
+test("allowFrom an IPv6 CIDR is refused, and adds no rule", () => {
+  const stack = new TerraformStack(Testing.app(), "test");
+  const cluster = new Ec2RedisSentinel(stack, "redis", ec2);
+  const before = Object.keys(JSON.parse(Testing.synth(stack)).resource.aws_vpc_security_group_ingress_rule);
+  expect(() => cluster.allowFrom({ cidr: "2001:db8::/32" })).toThrow(`allowFrom.cidr = "2001:db8::/32": ${IPV6_CIDR}`);
+  expect(Object.keys(JSON.parse(Testing.synth(stack)).resource.aws_vpc_security_group_ingress_rule)).toEqual(before);
 });
 
 test("allowFrom 0.0.0.0/0 is refused, and adds no rule", () => {

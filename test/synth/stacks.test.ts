@@ -38,6 +38,10 @@ describe.each(["dev", "staging", "prod"])("%s", (name) => {
     });
   });
 
+  test("the Terraform it needs: 1.10 for S3 state locking (use_lockfile), else 1.2 for the plan-time checks", () => {
+    expect(json.terraform.required_version).toBe(name === "dev" ? ">= 1.2.0" : ">= 1.10.0");
+  });
+
   test("its own state", () => {
     const expected =
       name === "dev"
@@ -56,8 +60,11 @@ describe.each(["dev", "staging", "prod"])("%s", (name) => {
 
   test("outputs for clients, and its own password parameter", () => {
     const master = name === "dev" ? "mymaster" : "spoke-redis";
+    // Each environment has subnets of its own: 10.20.1-3 (dev), 10.20.11-13 (staging), 10.20.21-23 (prod).
+    const base = { dev: 0, staging: 10, prod: 20 }[name]!;
+    const endpoints = [1, 2, 3].map((k) => `10.20.${base + k}.10:26379`);
     expect(json.output).toMatchObject({
-      sentinel_endpoints: { value: ["10.20.1.10:26379", "10.20.2.10:26379", "10.20.3.10:26379"] },
+      sentinel_endpoints: { value: endpoints },
       sentinel_master_name: { value: master },
       password_parameters: {
         value: {
@@ -68,7 +75,7 @@ describe.each(["dev", "staging", "prod"])("%s", (name) => {
         },
       },
       spoke_redis_url: {
-        value: `redis://${master}@10.20.1.10:26379,10.20.2.10:26379,10.20.3.10:26379/master/${master}`,
+        value: `redis://${master}@${endpoints.join(",")}/master/${master}`,
       },
     });
     expect(json.output.security_group_id.value).toMatch(/^\$\{aws_security_group\.[\w-]+\.id\}$/);
@@ -202,9 +209,40 @@ describe("the synth commands write cdk.tf.json for every stack", () => {
   }, 60_000);
 });
 
+test("the example environments share a VPC but no subnet and no node address", () => {
+  const placements = ["dev", "staging", "prod"].map((name) => stack(name).cluster.placement);
+  expect(new Set(placements.map((p) => p.vpcId)).size).toBe(1);
+  const subnets = placements.flatMap((p) => p.nodes.map((n) => n.subnetId));
+  const addresses = placements.flatMap((p) => p.nodes.map((n) => n.privateIp));
+  expect(new Set(subnets).size).toBe(9);
+  expect(new Set(addresses).size).toBe(9);
+});
+
+test("two environments claiming one address in one VPC fail synthesis, naming both", () => {
+  const [dev, staging] = ENVIRONMENTS;
+  const copy = { ...staging, cluster: { ...staging.cluster, nodes: dev.cluster.nodes } } as Environment;
+  expect(() => buildApp([dev, copy], Testing.app(), [])).toThrow(
+    "Invalid Redis Sentinel spec (3 problems):\n" +
+      [1, 2, 3]
+        .map((k, i) => `  - staging.cluster.nodes[${i}].privateIp = "10.20.${k}.10": is also an address of environment dev in vpc-0123456789abcdef0: give each environment its own subnets or addresses`)
+        .join("\n"),
+  );
+  // Another VPC may reuse the addresses.
+  const elsewhere = { ...copy, cluster: { ...copy.cluster, vpcId: "vpc-0fedcba9876543210" } } as Environment;
+  expect(() => buildApp([dev, elsewhere], Testing.app(), [])).not.toThrow();
+});
+
+test("dev is a throw-away environment (removalPolicy destroy); staging and prod keep their data", () => {
+  const volumes = (name: string) => Object.values(synthesized(name).resource.aws_ebs_volume) as any[];
+  expect(volumes("dev").every((v) => v.lifecycle.prevent_destroy === false && v.final_snapshot === true)).toBe(true);
+  for (const name of ["staging", "prod"]) expect(volumes(name).every((v) => v.lifecycle.prevent_destroy === true)).toBe(true);
+  expect((Object.values(synthesized("staging").resource.aws_s3_bucket)[0] as any).lifecycle).toEqual({ prevent_destroy: true });
+});
+
 test("Terraform evaluates no text of ours: every ${ and %{ in a stack is a reference of its own or escaped", () => {
   // Terraform reads every string as a template. A shell script's ${HOME} left as it is would fail at plan.
-  const expressions = /^(\$\{)(data|aws_|kubernetes_|var\.|local\.|uuid\(\)|base64gzip\(")/;
+  // Our own expressions: references, base64gzip of the user data, and the conditions of the plan-time checks (self).
+  const expressions = /^(\$\{)(data|aws_|kubernetes_|var\.|local\.|uuid\(\)|base64gzip\("|self\.|contains\(self\.)/;
   for (const id of ["redis-sentinel-dev", "redis-sentinel-staging", "redis-sentinel-prod", "redis-sentinel-k8s-dev"]) {
     const text = JSON.stringify(JSON.parse(Testing.synth(app.node.findChild(id) as TerraformStack)));
     const strings: string[] = [];

@@ -38,6 +38,13 @@ test("copies to S3 under <prefix><master-name>/<node>/<UTC time>.rdb, the passwo
   expect(text).not.toMatch(/redis-cli[^\n]* -a /);
 });
 
+test("holds the snapshot by a hard link in the data directory: no copy through /tmp or the root volume", () => {
+  const text = renderBackupScript(config, { addresses }, 1, s3);
+  expect(text).toContain('work="$(mktemp -d -- "$dir/.redis-ha-backup.XXXXXX")"');
+  expect(text).toContain('ln -- "$file" "$work/dump.rdb"');
+  expect(text).not.toMatch(/mktemp -d\)|cp -- "\$file"/);
+});
+
 test("bad options fail with the field, the value and the fix, all at once", () => {
   expect(() => renderBackupScript(config, { addresses }, 1, { target: { s3: { bucket: "B", region: "eu", prefix: "no-slash" } }, saveTimeoutSeconds: 0 })).toThrow(
     [

@@ -55,6 +55,7 @@ describe("what the user data places", () => {
   test("keeps Debian's own services from starting, then runs the boot script from its unit, at every boot", () => {
     expect(placed("/usr/sbin/policy-rc.d")).toContain("exit 101");
     expect(doc.runcmd).toEqual([
+      "sysctl -p /etc/sysctl.d/60-redis-ha.conf",
       "rm -f /usr/sbin/policy-rc.d",
       "systemctl disable --now redis-server.service redis-sentinel.service",
       "systemctl daemon-reload",
@@ -72,10 +73,17 @@ describe("what the user data places", () => {
     expect(doc.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools", "awscli", "amazon-ec2-utils"]);
     const local = parse(renderCloudConfig(parseSpec({ auth: { secrets: { source: "env", prefix: "P_" } } }), { addresses }, 0));
     expect(local.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools"]);
-    expect(local.runcmd[3]).toBe("systemctl enable --now redis-ha-boot.service");
+    expect(local.runcmd[4]).toBe("systemctl enable --now redis-ha-boot.service");
     expect(local.write_files.find((f: { path: string }) => f.path === "/etc/systemd/system/redis-ha-boot.service").content).not.toContain(
       "REDIS_HA_DATA_DEVICE",
     );
+  });
+
+  test("sets vm.overcommit_memory = 1 (Redis's admin guide) in sysctl.d, and applies it before Redis starts", () => {
+    expect(placed("/etc/sysctl.d/60-redis-ha.conf")).toMatch(/^vm\.overcommit_memory = 1$/m);
+    const applied = doc.runcmd.indexOf("sysctl -p /etc/sysctl.d/60-redis-ha.conf");
+    expect(applied).toBeGreaterThanOrEqual(0);
+    expect(applied).toBeLessThan(doc.runcmd.findIndex((c: string) => c.includes("redis-ha-boot")));
   });
 
   test("fetches the passwords at boot, and holds none", () => {

@@ -1,4 +1,4 @@
-import { cidrProblem, parseEc2Placement, SpecError } from "../../src/spec";
+import { cidrProblem, instanceArchitecture, isXenInstanceType, parseEc2Placement, SpecError } from "../../src/spec";
 
 const node = (subnetCidr: string, az: string, extra: Record<string, string> = {}) => ({
   subnetId: `subnet-${az}`,
@@ -81,4 +81,33 @@ test("values known only at apply (tokens) are skipped, except a node address, wh
   ).toEqual([
     `nodes[2].privateIp = "${token}": must be a literal address: every node's configs are rendered at synth time`,
   ]);
+});
+
+describe("instance types", () => {
+  test.each([
+    ["t3.small", "x86_64"],
+    ["m6i.large", "x86_64"],
+    ["r7iz.xlarge", "x86_64"],
+    ["c7i-flex.large", "x86_64"],
+    ["g4dn.xlarge", "x86_64"],
+    ["t4g.small", "arm64"],
+    ["m7g.large", "arm64"],
+    ["c6gn.xlarge", "arm64"],
+    ["r8gd.2xlarge", "arm64"],
+    ["im4gn.large", "arm64"],
+    ["is4gen.medium", "arm64"],
+    ["g5g.xlarge", "arm64"],
+    ["a1.large", "arm64"],
+  ] as const)("%s is %s", (type, architecture) => {
+    expect(instanceArchitecture(type)).toBe(architecture);
+  });
+
+  test("Xen types are told apart from Nitro and bare metal", () => {
+    for (const xen of ["t2.micro", "m4.large", "c4.xlarge", "r4.large", "i3.large", "x1e.xlarge", "p3.2xlarge"]) {
+      expect(isXenInstanceType(xen)).toBe(true);
+    }
+    for (const nitro of ["t3.small", "m5.large", "i3.metal", "i3en.large", "p3dn.24xlarge", "t4g.small", "r6i.large"]) {
+      expect(isXenInstanceType(nitro)).toBe(false);
+    }
+  });
 });

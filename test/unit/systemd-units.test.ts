@@ -36,3 +36,25 @@ describe("systemd-analyze verify", () => {
     expect(result.stderr).toContain("Unknown key 'ProtectSystm'");
   });
 });
+
+describe("time limits", () => {
+  const units = renderSystemdUnits(parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } }));
+  const value = (text: string, key: string) => text.match(new RegExp(`^${key}=(.*)$`, "m"))?.[1];
+
+  test("Redis may load and save a dataset of any size: no start or stop limit, as in Redis's own units", () => {
+    // Type=notify: Redis reports ready once its dataset is loaded; at stop it saves it.
+    expect(value(units.redis, "Type")).toBe("notify");
+    expect(value(units.redis, "TimeoutStartSec")).toBe("infinity");
+    expect(value(units.redis, "TimeoutStopSec")).toBe("infinity");
+  });
+
+  test("Sentinel, which holds no dataset, keeps bounded limits", () => {
+    expect(value(units.sentinel, "TimeoutStartSec")).toBe("90s");
+    expect(value(units.sentinel, "TimeoutStopSec")).toBe("30s");
+  });
+
+  test("systemd-analyze reports a bad limit, so the verify test above covers these values", () => {
+    const bad = verify(UNIT_NAMES.redis, units.redis.replace("TimeoutStartSec=infinity", "TimeoutStartSec=forever"));
+    expect(bad.stderr).toContain("TimeoutStartSec");
+  });
+});
