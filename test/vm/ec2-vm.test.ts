@@ -6,7 +6,7 @@ import { formatStatus, type ClusterStatus } from "../../src/local";
 import { Ec2Cluster } from "./ec2-cluster";
 
 // The test environment's synthesized stack on three Debian 12 VMs under QEMU (TCG), driven as AWS would: first
-// deploy, then power loss of the master and its return. The scenarios run in sequence on the same VMs; each prints
+// deploy, power loss of the master and its return, a replaced node. The scenarios run in sequence on the same VMs; each prints
 // its figure. See the README, "VM tests" (which scenarios of the issue are not here yet, and why).
 
 const MINUTE = 60_000;
@@ -137,4 +137,20 @@ test("(c) the master VM killed, then powered on again: it rejoins as a replica, 
   expect(node.redis.master).toBe(status.master);
   figure(`(c) killed VM powered on again: healthy, as a replica, ${seconds(Date.now() - poweredOn)} after power-on`);
   expect(await lostKeys(cluster.nodes[killed].address)).toEqual([]);
+});
+
+test("(d) a node replaced (new root disk, same data volume and address): it joins the current master", async () => {
+  const before = await healthy(5 * MINUTE);
+  const master = masterAddress(before);
+  const replaced = [0, 1, 2].find((i) => cluster.nodes[i].address !== master)!;
+  await cluster.kill(replaced);
+  cluster.replace(replaced);
+  const poweredOn = Date.now();
+  await cluster.start(replaced);
+  await expectCloudInitDone(replaced, 30 * MINUTE);
+  const status = await healthy(10 * MINUTE);
+  expect(masterAddress(status)).toBe(master);
+  expect(status.nodes[replaced].redis).toMatchObject({ role: "slave", master: status.master, linkUp: true });
+  figure(`(d) node ${replaced} replaced: a new instance, cloud-init done and healthy as a replica of the current master ${seconds(Date.now() - poweredOn)} after power-on`);
+  expect(await lostKeys(cluster.nodes[replaced].address)).toEqual([]);
 });
