@@ -27,5 +27,17 @@ module.exports = {
       transform,
       testMatch: ["<rootDir>/test/netns/**/*.test.ts"],
     },
+    // Debian 12 VMs under QEMU (test/vm): 20-30 minutes, so not in the default run. `npm run test:vm` selects it
+    // with REDIS_HA_VM_TESTS=1. Needs root, qemu-system-x86, mmdebstrap, apt-cacher-ng, genisoimage, socat.
+    ...(process.env.REDIS_HA_VM_TESTS
+      ? [
+          {
+            displayName: "vm",
+            testEnvironment: "node",
+            transform,
+            testMatch: ["<rootDir>/test/vm/**/*.test.ts"],
+          },
+        ]
+      : []),
   ],
 };

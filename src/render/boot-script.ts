@@ -15,6 +15,15 @@ const INCLUDED_SETTINGS =
 const DATA_LABEL = "redis-ha-data";
 
 /**
+ * Seconds an empty node that would start as master waits: for the sentinels to fail over (detection, plus a
+ * retried election), or for its peers to boot (VMs of a new cluster boot minutes apart): five minutes at least.
+ */
+export function emptyMasterWaitSeconds(config: RedisSentinelConfig): number {
+  const { downAfterMilliseconds, failoverTimeout } = config.sentinel;
+  return Math.max(300, Math.ceil((downAfterMilliseconds + 2 * failoverTimeout) / 1000) + 10);
+}
+
+/**
  * The boot script of node `index`. It reads the passwords from where `auth.secrets` says (and the certificates from
  * `tls.certificates`) and writes the files that the configs include: credentials, ACL files, TLS files. On first boot it asks the sentinels where the master is now, and installs
  * the rendered configs into the node's home directory: unchanged when the sentinels name the rendered initial
@@ -43,11 +52,7 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
       ]
     : [["password", PASSWORD_KEY]];
   const redisPort = config.redis.port;
-  // Seconds an empty node that would start as master waits: for the sentinels to fail over (detection, plus a
-  // retried election), or for its peers to boot (VMs of a new cluster boot minutes apart; a failed VM boot does not
-  // run again, while an init container does): five minutes at least.
-  const { downAfterMilliseconds, failoverTimeout } = config.sentinel;
-  const waitForFailover = Math.max(300, Math.ceil((downAfterMilliseconds + 2 * failoverTimeout) / 1000) + 10);
+  const waitForFailover = emptyMasterWaitSeconds(config);
 
   return [
     "#!/usr/bin/env bash",
@@ -236,7 +241,8 @@ export function renderBootScript(config: RedisSentinelConfig, nodes: ClusterNode
     "fi",
     "",
     'case "$start" in',
-    `  systemd) systemctl daemon-reload && systemctl enable --now ${UNIT_NAMES.redis} ${UNIT_NAMES.sentinel} ;;`,
+    "  # --no-block: the boot unit runs this script, and the services start once it has finished.",
+    `  systemd) systemctl daemon-reload && systemctl enable --now --no-block ${UNIT_NAMES.redis} ${UNIT_NAMES.sentinel} ;;`,
     "  none) ;;",
     '  *) fail "REDIS_HA_START must be systemd or none, not $start" ;;',
     "esac",

@@ -1,12 +1,13 @@
 import { stringify } from "yaml";
 import type { RedisSentinelConfig } from "../spec";
 import { renderBackupScript, type BackupOptions } from "./backup-script";
+import { emptyMasterWaitSeconds } from "./boot-script";
 import { renderExporterScript, VM_EXPORTER_SCRIPT } from "./exporter";
 import { NODE_FILES, UNIT_NAMES, VM_STAGE } from "./layout";
 import { renderCluster } from "./node";
 import type { ClusterNodes } from "./nodes";
 import { renderClientReconfigScript, renderNotificationScript, type NotifyOptions } from "./notify-script";
-import { BACKUP_UNIT_NAMES, renderBackupUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
+import { BACKUP_UNIT_NAMES, BOOT_UNIT_NAME, renderBackupUnits, renderBootUnit, VM_BACKUP_SCRIPT } from "./systemd-units";
 
 /** Where the boot script is installed on a VM. */
 export const VM_BOOT_SCRIPT = "/usr/local/sbin/redis-ha-boot";
@@ -47,7 +48,8 @@ export interface CloudConfigOptions {
  * The `#cloud-config` user data of node `index` on a Debian VM. It installs Redis and Sentinel from the
  * distribution without letting the packages start their own services (Debian's sentinel would listen on every
  * interface with protected mode off), sets `vm.overcommit_memory = 1`, places the rendered configs, boot script and
- * units, and runs the boot script once the packages exist. It holds no secret: the boot script fetches the passwords where `auth.secrets` points.
+ * units, and enables the boot unit once the packages exist: the boot script runs then and at every later boot. It
+ * holds no secret: the boot script fetches the passwords where `auth.secrets` points.
  */
 export function renderCloudConfig(
   config: RedisSentinelConfig,
@@ -80,6 +82,7 @@ export function renderCloudConfig(
       file(VM_BOOT_SCRIPT, node.bootScript, "0755"),
       file(`/etc/systemd/system/${UNIT_NAMES.redis}`, node.units.redis, "0644"),
       file(`/etc/systemd/system/${UNIT_NAMES.sentinel}`, node.units.sentinel, "0644"),
+      file(`/etc/systemd/system/${BOOT_UNIT_NAME}`, renderBootUnit(VM_BOOT_SCRIPT, { dataDevice: options.dataDevice, emptyMasterWaitSeconds: emptyMasterWaitSeconds(config) }), "0644"),
       ...(options.exporter ? [file(VM_EXPORTER_SCRIPT, renderExporterScript(config, nodes, index), "0755")] : []),
       ...(options.notifications
         ? [
@@ -94,7 +97,9 @@ export function renderCloudConfig(
       `sysctl -p ${VM_SYSCTL_FILE}`,
       "rm -f /usr/sbin/policy-rc.d",
       "systemctl disable --now redis-server.service redis-sentinel.service",
-      options.dataDevice ? `REDIS_HA_DATA_DEVICE=${options.dataDevice} ${VM_BOOT_SCRIPT}` : VM_BOOT_SCRIPT,
+      // The boot script runs from its unit, now and at every later boot.
+      "systemctl daemon-reload",
+      `systemctl enable --now ${BOOT_UNIT_NAME}`,
       // After the boot script: the exporter reads the node's TLS files from where it wrote them.
       ...(options.exporter ? [VM_EXPORTER_SCRIPT] : []),
       ...(options.backup ? [`systemctl daemon-reload`, `systemctl enable --now ${BACKUP_UNIT_NAMES.timer}`] : []),

@@ -10,7 +10,7 @@ export {
 export type { AlertRule, AlertRuleGroup, AlertRulesOptions } from "./alert-rules";
 export { renderBackupScript } from "./backup-script";
 export type { BackupOptions, BackupTarget } from "./backup-script";
-export { renderBootScript } from "./boot-script";
+export { emptyMasterWaitSeconds, renderBootScript } from "./boot-script";
 export { renderCloudConfig, USER_DATA_LIMIT_BYTES, VM_BOOT_SCRIPT, VM_SYSCTL_FILE, VM_NOTIFY_SCRIPTS } from "./cloud-config";
 export { EXPORTER_ENV_FILE, EXPORTER_PORT, exporterEnvironment, renderExporterScript, VM_EXPORTER_SCRIPT } from "./exporter";
 export type { ExporterVariable } from "./exporter";
@@ -27,5 +27,5 @@ export { preStopSeconds, PRESTOP_CATCH_UP_SECONDS, renderPreStopScript } from ".
 export { renderProbeScript } from "./probe-script";
 export { renderRedisConf } from "./redis-conf";
 export { renderSentinelConf } from "./sentinel-conf";
-export { BACKUP_UNIT_NAMES, renderBackupUnits, renderSystemdUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
+export { BACKUP_UNIT_NAMES, BOOT_UNIT_NAME, renderBackupUnits, renderBootUnit, renderSystemdUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
 export { base64GzipExpression, terraformLiteral, terraformLiteralText, textOfBase64GzipExpression } from "./terraform-text";

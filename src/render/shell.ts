@@ -30,9 +30,14 @@ function storeReaderLines(fn: string, store: SecretStore, override: string, fiel
           `    value="$(cat -- "${store.path}/$1")"`,
         ];
       case "ssm-parameters":
+        // Retried a few times: just after launch, the instance's role credentials may not be there yet.
         return [
-          `    value="$(aws ssm get-parameter --region ${store.region} --name "${store.path}/$1" --with-decryption --query Parameter.Value --output text)" ||`,
-          `      fail "cannot read the SSM parameter ${store.path}/$1 (${field}): may the instance role call ssm:GetParameter on it?"`,
+          "    local attempt",
+          "    for attempt in 1 2 3 4 5; do",
+          `      if value="$(aws ssm get-parameter --region ${store.region} --name "${store.path}/$1" --with-decryption --query Parameter.Value --output text)"; then break; fi`,
+          `      [ "$attempt" -lt 5 ] || fail "cannot read the SSM parameter ${store.path}/$1 (${field}): may the instance role call ssm:GetParameter on it?"`,
+          '      sleep "$((attempt * 3))"',
+          "    done",
         ];
     }
   })();

@@ -1,5 +1,5 @@
 import type { RedisSentinelConfig } from "../spec";
-import { NODE_FILES, VM_HOME, VM_USER } from "./layout";
+import { NODE_FILES, UNIT_NAMES, VM_HOME, VM_USER } from "./layout";
 
 /** Whether Redis keeps data across a restart (RDB snapshots or AOF). */
 function persists(config: RedisSentinelConfig): boolean {
@@ -119,4 +119,44 @@ export function renderBackupUnits(onCalendar = "daily"): { readonly service: str
       "",
     ].join("\n"),
   };
+}
+
+/** Seconds the boot script's steps other than the empty-master wait may take: the data volume, the secret reads. */
+const BOOT_STEPS_SECONDS = 300;
+
+/** The systemd unit that runs the boot script at every boot of a VM. */
+export const BOOT_UNIT_NAME = "redis-ha-boot.service";
+
+/**
+ * The boot unit: runs the boot script (`bootScript`, with the data volume's device) at every boot, once the network
+ * is up, before Redis and Sentinel start, so that a node whose data volume was replaced, or whose secrets changed,
+ * boots from them. A failed run is retried (5 runs within 10 minutes), so a first boot that fails once (an SSM
+ * parameter not readable yet) does not leave the node dead.
+ */
+export function renderBootUnit(bootScript: string, options: { readonly dataDevice?: string; readonly emptyMasterWaitSeconds: number }): string {
+  const { dataDevice, emptyMasterWaitSeconds } = options;
+  return [
+    "[Unit]",
+    "Description=Redis Sentinel node boot: secrets, data volume, configs (cdktf-redis-sentinel)",
+    "After=network-online.target",
+    "Wants=network-online.target",
+    `Before=${UNIT_NAMES.redis} ${UNIT_NAMES.sentinel}`,
+    "StartLimitIntervalSec=600",
+    "StartLimitBurst=5",
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    ...(dataDevice ? [`Environment=REDIS_HA_DATA_DEVICE=${dataDevice}`] : []),
+    `ExecStart=${bootScript}`,
+    "Restart=on-failure",
+    "RestartSec=30",
+    "# An empty node that would start as master waits for the sentinels or its peers before it gives up; then the",
+    "# data volume (up to 120 s) and the retried secret reads.",
+    `TimeoutStartSec=${emptyMasterWaitSeconds + BOOT_STEPS_SECONDS}`,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
 }

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { renderCloudConfig, renderCluster, USER_DATA_LIMIT_BYTES } from "../../src/render";
+import { emptyMasterWaitSeconds, renderBootUnit, renderCloudConfig, renderCluster, USER_DATA_LIMIT_BYTES } from "../../src/render";
 import { parseSpec, type RedisSentinelSpec } from "../../src/spec";
 
 const ssm = { secrets: { source: "ssm-parameters", path: "/redis-sentinel/dev", region: "eu-west-1" } } as const;
@@ -52,21 +52,43 @@ describe("what the user data places", () => {
     expect(placed("/etc/systemd/system/redis-ha-sentinel.service")).toBe(node.units.sentinel);
   });
 
-  test("keeps Debian's own services from starting, then runs the boot script with the data device", () => {
+  test("keeps Debian's own services from starting, then runs the boot script from its unit, at every boot", () => {
     expect(placed("/usr/sbin/policy-rc.d")).toContain("exit 101");
     expect(doc.runcmd).toEqual([
       "sysctl -p /etc/sysctl.d/60-redis-ha.conf",
       "rm -f /usr/sbin/policy-rc.d",
       "systemctl disable --now redis-server.service redis-sentinel.service",
-      "REDIS_HA_DATA_DEVICE=/dev/sdf /usr/local/sbin/redis-ha-boot",
+      "systemctl daemon-reload",
+      "systemctl enable --now redis-ha-boot.service",
     ]);
+    const unit = placed("/etc/systemd/system/redis-ha-boot.service");
+    expect(unit).toBe(renderBootUnit("/usr/local/sbin/redis-ha-boot", { dataDevice: "/dev/sdf", emptyMasterWaitSeconds: emptyMasterWaitSeconds(spec()) }));
+    expect(unit).toContain("\nEnvironment=REDIS_HA_DATA_DEVICE=/dev/sdf\nExecStart=/usr/local/sbin/redis-ha-boot\n");
+    expect(unit).toContain("\nBefore=redis-ha-server.service redis-ha-sentinel.service\n");
+    expect(unit).toContain("\nRestart=on-failure\n");
+    expect(unit).toContain("\nWantedBy=multi-user.target\n");
+  });
+
+  test.each([180_000, 900_000])("gives the boot longer than its empty-master wait (failoverTimeout %i ms)", (failoverTimeout) => {
+    const config = spec({ sentinel: { failoverTimeout } });
+    const unit = parse(renderCloudConfig(config, { addresses }, 0, { dataDevice: "/dev/sdf" })).write_files.find(
+      (f: { path: string }) => f.path === "/etc/systemd/system/redis-ha-boot.service",
+    ).content as string;
+    const timeout = Number(/^TimeoutStartSec=(\d+)$/m.exec(unit)?.[1]);
+    const wait = emptyMasterWaitSeconds(config);
+    expect(wait).toBeGreaterThanOrEqual(300);
+    expect(timeout).toBeGreaterThanOrEqual(wait + 300);
+    expect(renderCluster(config, { addresses })[0].bootScript).toContain(`REDIS_HA_WAIT_SECONDS:-${wait}}`);
   });
 
   test("installs the distribution's packages, awscli only to read an SSM parameter", () => {
     expect(doc.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools", "awscli", "amazon-ec2-utils"]);
     const local = parse(renderCloudConfig(parseSpec({ auth: { secrets: { source: "env", prefix: "P_" } } }), { addresses }, 0));
     expect(local.packages).toEqual(["redis-server", "redis-sentinel", "redis-tools"]);
-    expect(local.runcmd[3]).toBe("/usr/local/sbin/redis-ha-boot");
+    expect(local.runcmd[4]).toBe("systemctl enable --now redis-ha-boot.service");
+    expect(local.write_files.find((f: { path: string }) => f.path === "/etc/systemd/system/redis-ha-boot.service").content).not.toContain(
+      "REDIS_HA_DATA_DEVICE",
+    );
   });
 
   test("sets vm.overcommit_memory = 1 (Redis's admin guide) in sysctl.d, and applies it before Redis starts", () => {
@@ -78,7 +100,7 @@ describe("what the user data places", () => {
 
   test("fetches the passwords at boot, and holds none", () => {
     expect(node.bootScript).toContain(
-      'value="$(aws ssm get-parameter --region eu-west-1 --name "/redis-sentinel/dev/$1" --with-decryption --query Parameter.Value --output text)"',
+      'if value="$(aws ssm get-parameter --region eu-west-1 --name "/redis-sentinel/dev/$1" --with-decryption --query Parameter.Value --output text)"; then break; fi',
     );
     expect(text).not.toMatch(/^\s*(requirepass|masterauth|sentinel auth-pass|sentinel sentinel-pass) "/m);
   });
