@@ -94,8 +94,10 @@ export interface Ec2RedisSentinelProps extends Ec2PlacementInput {
    */
   readonly removalPolicy?: "retain" | "destroy";
   /**
-   * Session Manager access: the nodes' role gets the SSM agent's Session Manager actions (SESSION_MANAGER_ACTIONS),
-   * nothing more. `false`: no remote access at all.
+   * Session Manager access: every node installs AWS's SSM Agent at boot (Debian's images lack it), from AWS's
+   * package in the region's bucket over HTTPS (the subnets need a route to S3: a NAT gateway or an S3 gateway
+   * endpoint), and the nodes' role gets the agent's Session Manager actions (SESSION_MANAGER_ACTIONS), nothing more.
+   * `false`: no agent, no remote access at all.
    * @default true
    */
   readonly sessionManager?: boolean;
@@ -377,6 +379,7 @@ export class Ec2RedisSentinel extends Construct {
       renderCloudConfig(config, { addresses }, index, {
         dataDevice: DATA_DEVICE,
         exporter: props.monitoring !== undefined,
+        ssmAgent: props.sessionManager !== false ? { region: props.region, architecture: DEBIAN_ARCHITECTURES[architecture] } : undefined,
         notifications: props.notifications && {
           sns: { topicArn: props.notifications.snsTopicArn, region: topicRegion(props.notifications.snsTopicArn) ?? props.region },
         },

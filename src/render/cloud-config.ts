@@ -6,6 +6,7 @@ import { renderExporterScript, VM_EXPORTER_SCRIPT } from "./exporter";
 import { NODE_FILES, UNIT_NAMES, VM_STAGE } from "./layout";
 import { renderCluster } from "./node";
 import type { ClusterNodes } from "./nodes";
+import { renderSsmAgentScript, renderSsmAgentUnit, SSM_AGENT_UNIT_NAME, VM_SSM_AGENT_SCRIPT, type SsmAgentOptions } from "./ssm-agent";
 import { renderClientReconfigScript, renderNotificationScript, type NotifyOptions } from "./notify-script";
 import { BACKUP_UNIT_NAMES, BOOT_UNIT_NAME, renderBackupUnits, renderBootUnit, VM_BACKUP_SCRIPT } from "./systemd-units";
 
@@ -40,6 +41,11 @@ export interface CloudConfigOptions {
    * (`sentinel.notificationScript`, `sentinel.clientReconfigScript`). @default none
    */
   readonly notifications?: NotifyOptions;
+  /**
+   * Install AWS's SSM Agent from AWS's package in the region's bucket (Session Manager's way into the node), from a
+   * unit of its own that does not hold up Redis. @default none
+   */
+  readonly ssmAgent?: SsmAgentOptions;
   /** Install the backup script and a systemd timer that runs it. @default none */
   readonly backup?: BackupOptions & { /** systemd OnCalendar= expression. @default "daily" */ readonly onCalendar?: string };
 }
@@ -63,6 +69,7 @@ export function renderCloudConfig(
   if (usesSsm) packages.push("awscli");
   if (options.dataDevice) packages.push("amazon-ec2-utils"); // udev names for EBS NVMe devices (/dev/sdf)
   if (options.exporter) packages.push("prometheus-redis-exporter");
+  if (options.ssmAgent) packages.push("curl");
 
   const file = (path: string, content: string, permissions: string) => ({ path, owner: "root:root", permissions, content });
   const backupFiles = options.backup && [
@@ -83,6 +90,12 @@ export function renderCloudConfig(
       file(`/etc/systemd/system/${UNIT_NAMES.redis}`, node.units.redis, "0644"),
       file(`/etc/systemd/system/${UNIT_NAMES.sentinel}`, node.units.sentinel, "0644"),
       file(`/etc/systemd/system/${BOOT_UNIT_NAME}`, renderBootUnit(VM_BOOT_SCRIPT, { dataDevice: options.dataDevice, emptyMasterWaitSeconds: emptyMasterWaitSeconds(config) }), "0644"),
+      ...(options.ssmAgent
+        ? [
+            file(VM_SSM_AGENT_SCRIPT, renderSsmAgentScript(options.ssmAgent), "0755"),
+            file(`/etc/systemd/system/${SSM_AGENT_UNIT_NAME}`, renderSsmAgentUnit(VM_SSM_AGENT_SCRIPT), "0644"),
+          ]
+        : []),
       ...(options.exporter ? [file(VM_EXPORTER_SCRIPT, renderExporterScript(config, nodes, index), "0755")] : []),
       ...(options.notifications
         ? [
@@ -99,6 +112,8 @@ export function renderCloudConfig(
       "systemctl disable --now redis-server.service redis-sentinel.service",
       // The boot script runs from its unit, now and at every later boot.
       "systemctl daemon-reload",
+      // The agent's download runs beside the boot, and its failure fails neither the boot nor cloud-init.
+      ...(options.ssmAgent ? [`systemctl enable ${SSM_AGENT_UNIT_NAME}`, `systemctl start --no-block ${SSM_AGENT_UNIT_NAME}`] : []),
       `systemctl enable --now ${BOOT_UNIT_NAME}`,
       // After the boot script: the exporter reads the node's TLS files from where it wrote them.
       ...(options.exporter ? [VM_EXPORTER_SCRIPT] : []),

@@ -195,7 +195,12 @@ test("Session Manager: the agent's five actions and nothing else, or nothing wit
       if (statement.resources?.includes("*")) expect(SESSION_MANAGER_ACTIONS).toEqual(expect.arrayContaining(statement.actions));
     }
   }
+  // The agent is installed at boot, for the instance type's architecture; with sessionManager: false it is not.
+  const userData = (j: any) => Object.values(j.resource.aws_instance).map((i: any) => textOfBase64GzipExpression(i.user_data_base64)!);
+  for (const text of userData(json)) expect(text).toContain("/latest/debian_amd64/amazon-ssm-agent.deb");
+  for (const text of userData(synth({ ...props, instanceType: "m7g.large" }).json)) expect(text).toContain("/latest/debian_arm64/amazon-ssm-agent.deb");
   const none = synth({ ...props, sessionManager: false });
+  for (const text of userData(none.json)) expect(text).not.toContain("ssm-agent");
   expect(JSON.stringify(none.json.data.aws_iam_policy_document)).not.toContain("ssmmessages");
   expect(Object.keys(none.json.resource.aws_iam_role_policy)).toHaveLength(1);
   expect(none.stack).toBeDefined();

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { emptyMasterWaitSeconds, renderBootUnit, renderCloudConfig, renderCluster, USER_DATA_LIMIT_BYTES } from "../../src/render";
+import { emptyMasterWaitSeconds, renderBootUnit, renderCloudConfig, renderSsmAgentScript, renderSsmAgentUnit, renderCluster, USER_DATA_LIMIT_BYTES } from "../../src/render";
 import { parseSpec, type RedisSentinelSpec } from "../../src/spec";
 
 const ssm = { secrets: { source: "ssm-parameters", path: "/redis-sentinel/dev", region: "eu-west-1" } } as const;
@@ -119,4 +119,45 @@ test.each([3, 5, 9])("the user data of a %i-node cluster with both scripts, ACL 
     const bytes = gzipSync(renderCloudConfig(big, { addresses: many }, i, { dataDevice: "/dev/sdf" })).length;
     expect(bytes).toBeLessThan(USER_DATA_LIMIT_BYTES);
   }
+});
+
+describe("the SSM Agent for Session Manager", () => {
+  const agent = { region: "eu-west-1", architecture: "arm64" } as const;
+  const doc = parse(renderCloudConfig(spec(), { addresses }, 0, { dataDevice: "/dev/sdf", ssmAgent: agent }));
+  const placed = (file: string) => doc.write_files.find((f: { path: string }) => f.path === file);
+  const script = renderSsmAgentScript(agent);
+
+  test("is downloaded from AWS's bucket of the region, for the node's architecture, over HTTPS only", () => {
+    expect(script).toContain("url='https://s3.eu-west-1.amazonaws.com/amazon-ssm-eu-west-1/latest/debian_arm64/amazon-ssm-agent.deb'");
+    expect(script).toContain("--proto =https");
+    expect(script).toContain('dpkg -i "$dir/amazon-ssm-agent.deb"');
+    expect(doc.packages).toContain("curl");
+  });
+
+  test("has a unit of its own, started without waiting, so that its failure holds up neither Redis nor cloud-init", () => {
+    expect(placed("/usr/local/sbin/redis-ha-ssm-agent")).toMatchObject({ content: script, permissions: "0755" });
+    expect(placed("/etc/systemd/system/redis-ha-ssm-agent.service")?.content).toBe(renderSsmAgentUnit("/usr/local/sbin/redis-ha-ssm-agent"));
+    expect(placed("/etc/systemd/system/redis-ha-ssm-agent.service")?.content).not.toMatch(/^(Before|RequiredBy)=/m);
+    const runcmd = doc.runcmd as string[];
+    expect(runcmd).toContain("systemctl enable redis-ha-ssm-agent.service");
+    expect(runcmd).toContain("systemctl start --no-block redis-ha-ssm-agent.service");
+    expect(runcmd.indexOf("systemctl start --no-block redis-ha-ssm-agent.service")).toBeLessThan(runcmd.indexOf("systemctl enable --now redis-ha-boot.service"));
+  });
+
+  test("passes shellcheck", () => {
+    const result = spawnSync("shellcheck", ["--shell=bash", "--severity=style", "-"], { input: script, encoding: "utf8" });
+    expect(result.error).toBeUndefined();
+    expect(result.stdout).toBe("");
+    expect(result.status).toBe(0);
+  });
+
+  test("is left out when not asked for", () => {
+    const plain = parse(renderCloudConfig(spec(), { addresses }, 0, { dataDevice: "/dev/sdf" }));
+    expect(JSON.stringify(plain)).not.toContain("ssm-agent");
+    expect(plain.packages).not.toContain("curl");
+  });
+
+  test("refuses a region that is not an AWS region's name", () => {
+    expect(() => renderSsmAgentScript({ region: "eu-west-1'; reboot; '", architecture: "amd64" })).toThrow('region: "eu-west-1\'; reboot; \'" is not an AWS region name');
+  });
 });

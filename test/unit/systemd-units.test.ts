@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BOOT_UNIT_NAME, renderBootUnit, renderSystemdUnits, UNIT_NAMES } from "../../src/render";
+import { BOOT_UNIT_NAME, renderBootUnit, renderSsmAgentUnit, renderSystemdUnits, SSM_AGENT_UNIT_NAME, UNIT_NAMES } from "../../src/render";
 import { parseSpec } from "../../src/spec";
 
 /** `systemd-analyze verify` exits 0 on unknown keys and bad values but reports them: both must be clean. */
@@ -24,6 +24,7 @@ describe("systemd-analyze verify", () => {
     [UNIT_NAMES.sentinel, units.sentinel],
     // The boot script is not on this machine: verify checks that ExecStart= exists.
     [BOOT_UNIT_NAME, renderBootUnit("/bin/true", { dataDevice: "/dev/sdf", emptyMasterWaitSeconds: 300 })],
+    [SSM_AGENT_UNIT_NAME, renderSsmAgentUnit("/bin/true")],
   ])("accepts %s", (name, text) => {
     const result = verify(name, text);
     expect(result.error).toBeUndefined();

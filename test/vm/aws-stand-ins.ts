@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 /** One request a node made to a stand-in, for the test's log (never a secret value). */
 export interface StandInRequest {
   readonly node: number;
-  readonly service: "imds" | "ssm";
+  readonly service: "imds" | "ssm" | "s3";
   readonly what: string;
   readonly status: number;
 }
@@ -17,7 +17,10 @@ export interface AwsStandInOptions {
   readonly roleName: string;
   /** SSM parameters by name: SecureString values the nodes may read. */
   readonly parameters: ReadonlyMap<string, string>;
-  /** The SSM endpoint's certificate and key (PEM), for ssm.<region>.amazonaws.com, signed by the test CA. */
+  /**
+   * The HTTPS endpoint's certificate and key (PEM), for ssm.<region>.amazonaws.com and s3.<region>.amazonaws.com,
+   * signed by the test CA.
+   */
   readonly tls: { readonly cert: string; readonly key: string };
 }
 
@@ -47,7 +50,8 @@ const listen = (server: http.Server) =>
  * the log says which node asked: the instance metadata service (IMDSv2: a token from PUT /latest/api/token, then
  * GETs carrying it: region, availability zone, instance id, the role's credentials) and an SSM endpoint over HTTPS
  * answering AmazonSSM.GetParameter (JSON 1.1) from the parameters the test holds, 400 ParameterNotFound otherwise.
- * Request signatures are not checked.
+ * Request signatures are not checked. The same HTTPS server answers as S3 (by the Host header): it has no object,
+ * since AWS's packages (the SSM Agent) cannot be downloaded here, and answers every GET 404 NoSuchKey, logged.
  */
 export class AwsStandIns {
   readonly requests: StandInRequest[] = [];
@@ -118,6 +122,11 @@ export class AwsStandIns {
 
   private async ssm(node: number, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const text = await body(req);
+    if (String(req.headers.host ?? "").startsWith(`s3.${this.options.region}.amazonaws.com`)) {
+      this.requests.push({ node, service: "s3", what: `${req.method} ${req.url}`, status: 404 });
+      res.writeHead(404, { "content-type": "application/xml" }).end("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
+      return;
+    }
     const target = String(req.headers["x-amz-target"] ?? "");
     const answer = (status: number, what: string, reply: unknown) => {
       this.requests.push({ node, service: "ssm", what, status });

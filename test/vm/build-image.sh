@@ -8,7 +8,8 @@
 #   REGION    the AWS region whose SSM endpoint name /etc/hosts points at the test's endpoint
 #
 # What the image adds to a stock Debian 12 system, each a stand-in for something EC2 provides (see test/vm/README):
-# - /etc/hosts: ssm.REGION.amazonaws.com -> 169.254.170.2 (QEMU's guestfwd to the test's SSM endpoint)
+# - /etc/hosts: ssm.REGION.amazonaws.com and s3.REGION.amazonaws.com -> 169.254.170.2 (QEMU's guestfwd to the test's
+#   SSM and S3 stand-in)
 # - the test CA in /usr/local/share/ca-certificates
 # - a udev rule naming the data volume /dev/sdf (on EC2, amazon-ec2-utils reads the EBS NVMe vendor data)
 # - an apt proxy, 169.254.170.1:3142 (QEMU's guestfwd to the test's apt-cacher-ng)
@@ -40,7 +41,7 @@ mmdebstrap --variant=apt --components=main --include="$(IFS=,; echo "${packages[
   "deb http://deb.debian.org/debian bookworm-updates main" \
   "deb http://deb.debian.org/debian-security bookworm-security main"
 
-printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n169.254.170.2 ssm.%s.amazonaws.com\n' "$region" > "$tree/etc/hosts"
+printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n169.254.170.2 ssm.%s.amazonaws.com s3.%s.amazonaws.com\n' "$region" "$region" > "$tree/etc/hosts"
 install -m 0644 -- "$ca" "$tree/usr/local/share/ca-certificates/redis-ha-vm-test-ca.crt"
 chroot "$tree" update-ca-certificates
 cat > "$tree/etc/udev/rules.d/70-redis-ha-vm-test-sdf.rules" <<'RULE'

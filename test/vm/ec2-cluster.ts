@@ -80,7 +80,7 @@ export class Ec2Cluster {
         region: VM_REGION,
         roleName: ROLE_NAME,
         parameters,
-        tls: serverCertificate(ca, `ssm.${VM_REGION}.amazonaws.com`),
+        tls: serverCertificate(ca, [`ssm.${VM_REGION}.amazonaws.com`, `s3.${VM_REGION}.amazonaws.com`]),
       });
       cluster.aptProxy = await AptProxy.start(path.join(VM_CACHE, "apt-cacher-ng"));
       cluster.network = VmNetwork.create(VM_SUBNETS);

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { formatStatus, type ClusterStatus } from "../../src/local";
-import { Ec2Cluster } from "./ec2-cluster";
+import { Ec2Cluster, VM_REGION } from "./ec2-cluster";
 
 // The test environment's synthesized stack on three Debian 12 VMs under QEMU (TCG), driven as AWS would: first
 // deploy, power loss of the master and its return, a replaced node, a replaced data volume, a reboot of every VM. The scenarios run in sequence on the same VMs; each prints
@@ -70,6 +70,8 @@ async function expectCloudInitDone(index: number, timeoutMs: number): Promise<vo
   expect(result.exitCode).toBe(0);
 }
 
+/** Whether node `index` asked stand-in `service` for `what`. */
+const asked = (index: number, service: string, what: string) => cluster.requests.some((r) => r.node === index && r.service === service && r.what === what);
 const masterAddress = (status: ClusterStatus) => status.master!.split(":")[0];
 
 beforeAll(async () => {
@@ -105,6 +107,16 @@ test("(a) first deploy, node 0 powered on last: healthy, cloud-init done with no
   for (const index of [0, 1, 2]) {
     expect(cluster.requests.some((r) => r.node === index && r.service === "ssm" && r.status === 200)).toBe(true);
     expect(cluster.requests.some((r) => r.node === index && r.service === "imds" && /security-credentials\/.+/.test(r.what))).toBe(true);
+  }
+  // Each node tried to install AWS's SSM Agent from the region's bucket over HTTPS; the stand-in has no package
+  // (it cannot be downloaded here), so the agent's unit failed, and neither the boot nor cloud-init did.
+  const agentUrl = `GET /amazon-ssm-${VM_REGION}/latest/debian_amd64/amazon-ssm-agent.deb`;
+  for (const index of [0, 1, 2]) {
+    for (const until = Date.now() + 5 * MINUTE; !asked(index, "s3", agentUrl) && Date.now() < until; ) await sleep(2000);
+    expect(asked(index, "s3", agentUrl)).toBe(true);
+    const journal = await cluster.exec(index, ["/bin/journalctl", "--no-pager", "-u", "redis-ha-ssm-agent.service"]);
+    expect(journal.stdout).toContain(`redis-ha-ssm-agent: downloading https://s3.${VM_REGION}.amazonaws.com/amazon-ssm-${VM_REGION}/latest/debian_amd64/amazon-ssm-agent.deb`);
+    expect(journal.stdout).toMatch(/returned error: 404/);
   }
   figure(`(a) first deploy (3 VMs at once, node 0 30 s after the others): power-on to cloud-init done on all ${seconds(cloudInitDone - poweredOn)}, to healthy ${seconds(Date.now() - poweredOn)}`);
 });

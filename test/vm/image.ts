@@ -32,16 +32,17 @@ export function testCa(): TestCa {
   return ca;
 }
 
-/** A server certificate for `hostname`, signed by the test CA (made once per hostname). */
-export function serverCertificate(ca: TestCa, hostname: string): { readonly cert: string; readonly key: string } {
+/** A server certificate for `hostnames` (all in its subjectAltName), signed by the test CA (made once per set). */
+export function serverCertificate(ca: TestCa, hostnames: readonly string[]): { readonly cert: string; readonly key: string } {
   const dir = path.join(VM_CACHE, "ca");
-  const cert = path.join(dir, `${hostname}.crt`);
-  const key = path.join(dir, `${hostname}.key`);
+  const name = hostnames.join("+");
+  const cert = path.join(dir, `${name}.crt`);
+  const key = path.join(dir, `${name}.key`);
   if (!fs.existsSync(cert) || !fs.existsSync(key)) {
-    const csr = path.join(dir, `${hostname}.csr`);
-    const ext = path.join(dir, `${hostname}.ext`);
-    fs.writeFileSync(ext, `subjectAltName=DNS:${hostname}\nextendedKeyUsage=serverAuth\n`);
-    run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${hostname}`], "a server key");
+    const csr = path.join(dir, `${name}.csr`);
+    const ext = path.join(dir, `${name}.ext`);
+    fs.writeFileSync(ext, `subjectAltName=${hostnames.map((h) => `DNS:${h}`).join(",")}\nextendedKeyUsage=serverAuth\n`);
+    run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", `/CN=${hostnames[0]}`], "a server key");
     run(
       ["openssl", "x509", "-req", "-in", csr, "-CA", ca.cert, "-CAkey", ca.key, "-CAcreateserial", "-out", cert, "-days", "3650", "-extfile", ext],
       "a server certificate",
