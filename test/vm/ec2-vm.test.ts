@@ -108,6 +108,10 @@ test("(a) first deploy, node 0 powered on last: healthy, cloud-init done with no
     expect(cluster.requests.some((r) => r.node === index && r.service === "ssm" && r.status === 200)).toBe(true);
     expect(cluster.requests.some((r) => r.node === index && r.service === "imds" && /security-credentials\/.+/.test(r.what))).toBe(true);
   }
+  // The sysctl the user data sets (Redis's admin guide), applied before Redis started.
+  for (const index of [0, 1, 2]) {
+    expect((await cluster.exec(index, ["/bin/cat", "/proc/sys/vm/overcommit_memory"])).stdout.trim()).toBe("1");
+  }
   // Each node tried to install AWS's SSM Agent from the region's bucket over HTTPS; the stand-in has no package
   // (it cannot be downloaded here), so the agent's unit failed, and neither the boot nor cloud-init did.
   const agentUrl = `GET /amazon-ssm-${VM_REGION}/latest/debian_amd64/amazon-ssm-agent.deb`;
