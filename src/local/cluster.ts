@@ -348,10 +348,23 @@ export class LocalCluster {
       if (summary !== last) log(`Waiting for a healthy cluster: ${summary}`);
       last = summary;
       if (Date.now() > deadline) {
-        throw new Error(`local cluster in ${this.dir} not healthy after ${timeoutMs} ms:\n  - ${status.problems.join("\n  - ")}`);
+        throw new Error(
+          `local cluster in ${this.dir} not healthy after ${timeoutMs} ms:\n  - ${status.problems.join("\n  - ")}\n${this.logEnds("sentinel", 12)}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+  }
+
+  /** The last `lines` lines of every node's log of `kind`, for an error message (the logs hold no secret). */
+  private logEnds(kind: ProcessKind, lines: number): string {
+    return this.state.nodes
+      .map((node) => {
+        const log = path.join(node.home, PROCESSES[kind].log);
+        const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").slice(-lines) : [];
+        return `the end of ${log}:\n    ${tail.join("\n    ")}`;
+      })
+      .join("\n");
   }
 
   /** Throws, with the end of its log, when a process this cluster started has exited (a port taken, a bad config). */

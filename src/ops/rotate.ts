@@ -61,17 +61,15 @@ export async function rotatePassword(options: RotateOptions): Promise<RotationRe
   const rule = phase === "add" ? `>${password}` : `<${password}`;
   const knows = async (c: Redis) => (await c.call("ACL", "GETUSER", user)) !== null;
 
+  // Every server and sentinel accepts a new password before any of them logs in with it. A sentinel that switched
+  // to a password a peer did not accept yet stays connected to that peer unauthenticated: its PINGs get NOAUTH
+  // replies, which keep the link open, so it counts the peer down until something else breaks the connection.
   // Redis first: when the sentinels start using a new sentinel password, Redis already accepts it.
   for (const server of servers) {
     await run(server, credentials.redis, `${phase} a password of ${user}`, async (c) => {
       if (!(await knows(c))) throw new Error(`no ACL user ${user} on this server`);
       await c.call("ACL", "SETUSER", user, rule);
       await c.call("ACL", "SAVE");
-      if (phase === "add" && user === "replication") {
-        // Every server, the master too: it becomes a replica at the next failover.
-        await c.call("CONFIG", "SET", "masterauth", password);
-        await c.call("CONFIG", "REWRITE");
-      }
     });
   }
   for (const sentinel of sentinels) {
@@ -79,11 +77,24 @@ export async function rotatePassword(options: RotateOptions): Promise<RotationRe
       if (!(await knows(c))) return; // admin and replication exist on Redis only
       await c.call("ACL", "SETUSER", user, rule);
       await c.call("ACL", "SAVE");
-      if (phase === "add" && user === "sentinel") {
+    });
+  }
+  if (phase === "add" && user === "replication") {
+    // Every server, the master too: it becomes a replica at the next failover.
+    for (const server of servers) {
+      await run(server, credentials.redis, "log in to the master with the new password (masterauth)", async (c) => {
+        await c.call("CONFIG", "SET", "masterauth", password);
+        await c.call("CONFIG", "REWRITE");
+      });
+    }
+  }
+  if (phase === "add" && user === "sentinel") {
+    for (const sentinel of sentinels) {
+      await run(sentinel, credentials.sentinel, "log in to Redis and the other sentinels with the new password", async (c) => {
         await c.call("SENTINEL", "SET", masterName, "auth-pass", password);
         await c.call("SENTINEL", "CONFIG", "SET", "sentinel-pass", password);
-      }
-    });
+      });
+    }
   }
   return { ok: steps.every((s) => s.ok), steps };
 }
