@@ -33,6 +33,7 @@ import {
   instanceArchitecture,
   ipv4CidrProblem,
   parseEc2Placement,
+  assertProps,
   parseSpec,
   CERTIFICATE_KEYS,
   EXPORTER_PORT,
@@ -188,6 +189,7 @@ export class Ec2RedisSentinel extends Construct {
 
   constructor(scope: Construct, id: string, props: Ec2RedisSentinelProps) {
     // Validated before the construct joins the tree: bad props leave nothing behind.
+    assertProps(props, 'new Ec2RedisSentinel(scope, "redis", { region: "eu-west-1", vpcId: "vpc-...", nodes: [{ subnetId: "subnet-...", availabilityZone: "eu-west-1a", subnetCidr: "10.0.1.0/24" }, ...] })');
     const parameterPath = props.parameterPath ?? `/redis-sentinel/${id}`;
     const { config, placement } = validate(props, parameterPath);
     super(scope, id);
@@ -590,11 +592,20 @@ export class Ec2RedisSentinel extends Construct {
 /** The spec and the placement, validated together: one error lists every problem of both, before any resource. */
 function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   const problems: SpecProblem[] = [];
-  (props.monitoring?.cidrs ?? []).forEach((cidr, i) => {
+  const monitoringCidrs: unknown = props.monitoring?.cidrs;
+  if (monitoringCidrs !== undefined && !Array.isArray(monitoringCidrs)) {
+    problems.push({ path: "monitoring.cidrs", value: JSON.stringify(monitoringCidrs), message: 'must be a list of IPv4 CIDRs, such as ["10.20.200.0/24"]' });
+  }
+  (Array.isArray(monitoringCidrs) ? (monitoringCidrs as string[]) : []).forEach((cidr, i) => {
     const problem = Token.isUnresolved(cidr) ? undefined : ipv4CidrProblem(cidr);
     if (problem) problems.push({ path: `monitoring.cidrs[${i}]`, value: JSON.stringify(cidr), message: problem });
   });
-  let spec = props.spec;
+  const sessionManager: unknown = props.sessionManager;
+  if (sessionManager !== undefined && typeof sessionManager !== "boolean") {
+    problems.push({ path: "sessionManager", value: JSON.stringify(sessionManager), message: `must be true or false, not a ${typeof sessionManager}` });
+  }
+  // null, as from JSON, is no spec.
+  let spec = props.spec ?? undefined;
   if (props.notifications) {
     const arn = props.notifications.snsTopicArn;
     if (Token.isUnresolved(arn) || !/^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)) {
@@ -640,7 +651,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   }
   let config: RedisSentinelConfig | undefined;
   let placement: Ec2Placement | undefined;
-  if (props.spec !== undefined && "auth" in props.spec) {
+  if (props.spec != null && "auth" in props.spec) {
     problems.push({
       path: "spec.auth",
       value: "(hidden)",

@@ -17,6 +17,8 @@ import {
   renderClientReconfigScript,
   renderNotificationScript,
   SYSTEM_USERS,
+  assertProps,
+  DEFAULT_MAXMEMORY,
   parseSize,
   parseSpec,
   CERTIFICATE_KEYS,
@@ -92,7 +94,8 @@ export interface KubernetesRedisSentinelProps {
   readonly name?: string;
   /**
    * The cluster: topology, Sentinel, Redis, ACL and TLS settings. The passwords come from `passwordSecret`, and with
-   * TLS the certificates from `tlsSecret`: leave `spec.tls.certificates` out.
+   * TLS the certificates from `tlsSecret`: leave `spec.tls.certificates` out. Without `redis.memory.maxmemory`,
+   * Redis gets DEFAULT_MAXMEMORY capped at MAXMEMORY_SHARE_OF_LIMIT of the Redis container's memory limit.
    */
   readonly spec?: Omit<RedisSentinelSpec, "auth">;
   /**
@@ -177,6 +180,7 @@ export class KubernetesRedisSentinel extends Construct {
 
   constructor(scope: Construct, id: string, props: KubernetesRedisSentinelProps) {
     // Validated before the construct joins the tree: bad props leave nothing behind.
+    assertProps(props, 'new KubernetesRedisSentinel(scope, "redis", { namespace: "redis", passwordSecret: "redis-passwords" })');
     const config = validate(props);
     super(scope, id);
     const name = props.name ?? "redis";
@@ -567,6 +571,8 @@ export const DEFAULT_MEMORY_LIMIT = "1Gi";
 /** maxmemory may use this share of the container's memory limit; the rest covers buffers and fork copy-on-write. */
 export const MAXMEMORY_SHARE_OF_LIMIT = 0.75;
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
 /** Bytes in a Kubernetes memory quantity (`1Gi`, `512Mi`, `1G`), or undefined for one this does not read. */
 function quantityBytes(quantity: string): number | undefined {
   const match = /^(\d+)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(quantity);
@@ -622,7 +628,15 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
   if (props.sentinels !== undefined && props.sentinels !== "sidecar" && props.sentinels !== "separate") {
     add("sentinels", props.sentinels, 'must be "sidecar" or "separate"');
   }
-  (props.clients ?? []).forEach((peer, i) => {
+  const flags: Record<string, unknown> = { generatePasswords: props.generatePasswords, "monitoring.prometheusRule": props.monitoring?.prometheusRule };
+  for (const [flag, value] of Object.entries(flags)) {
+    if (value !== undefined && typeof value !== "boolean") add(flag, value, `must be true or false, not a ${typeof value}`);
+  }
+  const clients: unknown = props.clients;
+  if (clients !== undefined && !Array.isArray(clients)) {
+    add("clients", clients, 'must be a list of peers, such as [{ namespaceSelector: { "kubernetes.io/metadata.name": "spoke" } }]');
+  }
+  (Array.isArray(clients) ? (clients as KubernetesPeer[]) : []).forEach((peer, i) => {
     if (!peer?.podSelector && !peer?.namespaceSelector) add(`clients[${i}]`, peer, EMPTY_PEER);
   });
   if (props.monitoring !== undefined) {
@@ -652,6 +666,20 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
       notificationScript: POD_NOTIFY_SCRIPTS.notification,
       clientReconfigScript: POD_NOTIFY_SCRIPTS.clientReconfig,
     };
+  }
+  // With no maxmemory given, Redis gets the default (DEFAULT_MAXMEMORY) capped at MAXMEMORY_SHARE_OF_LIMIT of the
+  // container's memory limit, so that the defaults always pass together (1Gi: 768mb).
+  const limitBytes = quantityBytes(props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT);
+  const givenRedis: unknown = props.spec?.redis;
+  const givenMemory: unknown = isObject(givenRedis) ? givenRedis.memory : undefined;
+  // A redis or memory that is not an object is left to the spec's own message.
+  const objects = (givenRedis === undefined || isObject(givenRedis)) && (givenMemory === undefined || isObject(givenMemory));
+  const maxmemoryGiven = isObject(givenMemory) && givenMemory.maxmemory !== undefined;
+  if (limitBytes !== undefined && objects && !maxmemoryGiven) {
+    const capMb = Math.floor((MAXMEMORY_SHARE_OF_LIMIT * limitBytes) / 2 ** 20);
+    if (capMb >= 1 && parseSize(DEFAULT_MAXMEMORY)! > capMb * 2 ** 20) {
+      spec.redis = { ...(givenRedis as object), memory: { ...(givenMemory as object), maxmemory: `${capMb}mb` } };
+    }
   }
   if ("auth" in spec) {
     problems.push({

@@ -10,7 +10,7 @@ export {
   secretLocation,
   SYSTEM_USERS,
 } from "./secrets";
-export { parseSpec, SpecError } from "./parse";
+export { assertProps, parseSpec, SpecError } from "./parse";
 export type { SpecProblem } from "./parse";
 export { parseSize } from "./size";
 export {

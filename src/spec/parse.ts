@@ -65,6 +65,7 @@ function toProblem(issue: z.core.$ZodIssue): SpecProblem {
     path = keys.map((k) => formatPath([...issue.path, k])).join(", ");
     message = `unknown field${keys.length === 1 ? "" : "s"}. Check the spelling; the fields are listed in the README's spec reference`;
   }
+  if (issue.code === "invalid_type" && issue.message.startsWith("Invalid input")) message = typeMismatch(issue.expected, issue.input);
   const value = formatValue(issue);
   // Under auth a value may be a secret pasted in by mistake: never echo it.
   // So may ACL rules that set a password (`>secret`, `#hash`): those are refused, and not echoed either.
@@ -87,4 +88,29 @@ function formatValue(issue: z.core.$ZodIssue): string {
   if (input === undefined) return "(missing)";
   const text = JSON.stringify(input) ?? String(input);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** What a field of the wrong type must be, in our words (zod's default says "Invalid input: expected ..."). */
+const EXPECTED: Record<string, string> = {
+  object: "an object of fields",
+  array: "a list",
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+};
+
+function typeMismatch(expected: string, input: unknown): string {
+  const got = input === null ? "null" : Array.isArray(input) ? "a list" : input === undefined ? "nothing" : `a ${typeof input}`;
+  return `must be ${EXPECTED[expected] ?? expected}, not ${got}`;
+}
+
+/**
+ * Throws a SpecError unless a construct's props are an object (not missing, null, a list or a scalar), before the
+ * construct reads any of them; `example` shows the call with its required props.
+ */
+export function assertProps(props: unknown, example: string): void {
+  if (typeof props === "object" && props !== null && !Array.isArray(props)) return;
+  const value = props === undefined ? "(missing)" : Array.isArray(props) ? "(a list)" : JSON.stringify(props);
+  throw new SpecError([{ path: "props", value, message: `must be an object of props: ${example}` }]);
 }

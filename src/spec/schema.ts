@@ -302,16 +302,21 @@ export function majority(nodeCount: number): number {
 }
 
 export const redisSentinelSpecSchema = z
-  .strictObject({
-    topology,
-    sentinel,
-    redis,
-    auth,
-    acl,
-    tls,
-  })
+  .strictObject(
+    {
+      topology,
+      sentinel,
+      redis,
+      auth,
+      acl,
+      tls,
+    },
+    { error: 'must be an object, such as { auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } }' },
+  )
   .superRefine(
     (spec, ctx) => {
+      // Not an object at all: the object's own message says so, and there is nothing to cross-check.
+      if (typeof spec !== "object" || spec === null || Array.isArray(spec)) return;
       // Cross-field rules. They run even when other fields failed, so one error lists every problem; each rule
       // only looks at values that are themselves well-formed.
       const n = spec.topology?.nodeCount;

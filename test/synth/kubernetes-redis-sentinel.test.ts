@@ -204,7 +204,7 @@ test("bad props fail before anything joins the tree", () => {
   expect(() => new KubernetesRedisSentinel(stack, "redis", { ...props, spec: { topology: { nodeCount: 4 } } })).toThrow(
     "  - spec.topology.nodeCount = 4: must be odd",
   );
-  expect(() => new KubernetesRedisSentinel(stack, "redis", { ...props, spec: {} })).toThrow(
+  expect(() => new KubernetesRedisSentinel(stack, "redis", { ...props, spec: { redis: { memory: { maxmemory: "2gb" } } } })).toThrow(
     '  - spec.redis.memory.maxmemory = "2gb": is above 75% of the Redis container\'s memory limit (1Gi): the pod would be killed before Redis evicts. Lower maxmemory, or raise resources.limits.memory',
   );
   expect(stack.node.children).toEqual([]);

@@ -6,7 +6,7 @@ import { Testing, TerraformStack } from "cdktf";
 import type { App } from "cdktf";
 import { Ec2RedisSentinel, type Ec2RedisSentinelProps } from "../../constructs/ec2-redis-sentinel";
 import { KubernetesRedisSentinel, type KubernetesRedisSentinelProps } from "../../constructs/kubernetes-redis-sentinel";
-import { SpecError, type SpecProblem } from "../../src";
+import { parseSpec, SpecError, type SpecProblem } from "../../src";
 import { buildApp } from "../../stacks/app";
 import { ENVIRONMENTS, type Environment } from "../../stacks/environments";
 import { KUBERNETES_ENVIRONMENTS, type KubernetesEnvironment } from "../../stacks/kubernetes-stack";
@@ -645,6 +645,47 @@ const cases: Case[] = [
       ),
     ],
   },
+  // A value of the wrong type: our words, never a crash or zod's default wording
+  {
+    name: "a string where the monitoring CIDRs list is expected",
+    target: { ec2: { ...ec2, monitoring: { cidrs: "10.20.200.0/24" } } },
+    problems: [problem("monitoring.cidrs", '"10.20.200.0/24"', 'must be a list of IPv4 CIDRs, such as ["10.20.200.0/24"]')],
+  },
+  {
+    name: "a string where the client CIDRs list is expected",
+    target: { ec2: { ...ec2, clientCidrs: "10.20.100.0/24" } },
+    problems: [problem("clientCidrs", '"10.20.100.0/24"', "must be a list, not a string")],
+  },
+  {
+    name: "a string where the Kubernetes clients list is expected",
+    target: { kubernetes: { ...k8s, clients: "spoke" } },
+    problems: [problem("clients", '"spoke"', 'must be a list of peers, such as [{ namespaceSelector: { "kubernetes.io/metadata.name": "spoke" } }]')],
+  },
+  {
+    name: "a string where a spec section is expected",
+    target: { ec2: { ...ec2, spec: { redis: "big" } } },
+    problems: [problem("spec.redis", '"big"', "must be an object of fields, not a string")],
+  },
+  {
+    name: "a string where a spec boolean is expected",
+    target: { ec2: { ...ec2, spec: { acl: { enabled: "false" } } } },
+    problems: [problem("spec.acl.enabled", '"false"', "must be true or false, not a string")],
+  },
+  {
+    name: "a string for generatePasswords (which would create the Secret)",
+    target: { kubernetes: { ...k8s, generatePasswords: "false" } },
+    problems: [problem("generatePasswords", '"false"', "must be true or false, not a string")],
+  },
+  {
+    name: "a string for sessionManager",
+    target: { ec2: { ...ec2, sessionManager: "false" } },
+    problems: [problem("sessionManager", '"false"', "must be true or false, not a string")],
+  },
+  {
+    name: "a string for monitoring.prometheusRule",
+    target: { kubernetes: { ...k8s, monitoring: { peers: [{ namespaceSelector: { "kubernetes.io/metadata.name": "monitoring" } }], prometheusRule: "no" } } },
+    problems: [problem("monitoring.prometheusRule", '"no"', "must be true or false, not a string")],
+  },
 ];
 
 /** Builds the target; returns what it threw and the stack it was built in (for buildApp, the environment's stack). */
@@ -717,4 +758,58 @@ test("allowFrom 0.0.0.0/0 is refused, and adds no rule", () => {
   expect(error).toBeInstanceOf(SpecError);
   expect((error as SpecError).problems).toEqual([problem("allowFrom.cidr", '"0.0.0.0/0"', OPEN_TO_THE_WORLD)]);
   expect(ingressRules()).toEqual(before);
+});
+
+describe("props or a spec that are not objects", () => {
+  test.each([
+    ["missing", undefined, "(missing)"],
+    ["null", null, "null"],
+    ["a list", [], "(a list)"],
+  ])("props %s: a SpecError naming the required props, nothing created", (_, props, value) => {
+    for (const [make, required] of [
+      [(stack: TerraformStack) => new Ec2RedisSentinel(stack, "redis", props as unknown as Ec2RedisSentinelProps), 'region: "eu-west-1"'],
+      [(stack: TerraformStack) => new KubernetesRedisSentinel(stack, "redis", props as unknown as KubernetesRedisSentinelProps), 'passwordSecret: "redis-passwords"'],
+    ] as const) {
+      const stack = new TerraformStack(Testing.app(), "test");
+      let error: unknown;
+      try {
+        make(stack);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(SpecError);
+      expect((error as SpecError).problems).toEqual([expect.objectContaining({ path: "props", value })]);
+      expect((error as SpecError).problems[0].message).toContain(required);
+      expect(stack.node.children).toEqual([]);
+    }
+  });
+
+  test.each([undefined, null, [], "spec"])("parseSpec(%p) is a SpecError, not a TypeError", (input) => {
+    expect(() => parseSpec(input)).toThrow(SpecError);
+    expect(() => parseSpec(input)).toThrow('  - (spec) = ');
+    expect(() => parseSpec(input)).toThrow('must be an object, such as { auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } }');
+  });
+
+  test("spec: null is no spec, for both constructs", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    expect(new Ec2RedisSentinel(stack, "vm", { ...ec2, spec: null } as unknown as Ec2RedisSentinelProps).config.topology.nodeCount).toBe(3);
+    expect(new KubernetesRedisSentinel(stack, "pods", { ...k8s, spec: null } as unknown as KubernetesRedisSentinelProps).config.topology.nodeCount).toBe(3);
+  });
+});
+
+describe("the Kubernetes defaults pass together", () => {
+  const maxmemory = (props: Record<string, unknown>) =>
+    new KubernetesRedisSentinel(new TerraformStack(Testing.app(), "test"), "redis", { ...k8s, ...props } as KubernetesRedisSentinelProps).config.redis.memory.maxmemory;
+
+  test("the minimal props (a namespace and a passwordSecret) synthesize, with maxmemory 75% of the default 1Gi limit", () => {
+    expect(maxmemory({})).toBe("768mb");
+    expect(maxmemory({ spec: {} })).toBe("768mb");
+    expect(maxmemory({ spec: { redis: { memory: { policy: "noeviction" } } } })).toBe("768mb");
+  });
+
+  test("the default maxmemory (2gb) is kept where the limit allows it, and a given one is never changed", () => {
+    expect(maxmemory({ resources: { limits: { memory: "4Gi" } } })).toBe("2gb");
+    expect(maxmemory({ resources: { limits: { memory: "512Mi" } } })).toBe("384mb");
+    expect(maxmemory({ spec: { redis: { memory: { maxmemory: "100mb" } } } })).toBe("100mb");
+  });
 });
