@@ -181,6 +181,8 @@ export class Ec2RedisSentinel extends Construct {
   private readonly securityGroup: SecurityGroup;
   private readonly ports: number[];
   private unresolvedPeers: number;
+  /** Peers with ingress rules already: a peer given twice (a node's own /32 as a client CIDR, allowFrom again) is merged. */
+  private readonly admitted: Set<string>;
 
   /** Value of SNAPSHOT_TAG on this construct's data volumes: unique to its path in the app. */
   private get snapshotTagValue(): string {
@@ -194,6 +196,7 @@ export class Ec2RedisSentinel extends Construct {
     const { config, placement } = validate(props, parameterPath);
     super(scope, id);
     this.unresolvedPeers = 0;
+    this.admitted = new Set();
     this.config = config;
     this.placement = placement;
     this.masterName = config.topology.masterName;
@@ -317,7 +320,12 @@ export class Ec2RedisSentinel extends Construct {
     for (const cidr of placement.clientCidrs) this.allow({ cidr });
     for (const securityGroupId of placement.clientSecurityGroupIds) this.allow({ securityGroupId });
     let unresolvedMonitors = 0;
+    const monitors = new Set<string>();
     for (const cidr of props.monitoring?.cidrs ?? []) {
+      if (!Token.isUnresolved(cidr)) {
+        if (monitors.has(cidr)) continue; // given twice: one rule
+        monitors.add(cidr);
+      }
       const name = Token.isUnresolved(cidr) ? `unresolved-${unresolvedMonitors++}` : cidr.replace(/\//g, "_");
       new VpcSecurityGroupIngressRule(this, `monitoring-from-${name}-${EXPORTER_PORT}`, {
         securityGroupId: this.securityGroup.id,
@@ -563,7 +571,7 @@ export class Ec2RedisSentinel extends Construct {
     return role;
   }
 
-  /** Opens the Redis and Sentinel ports to `peer`: one ingress rule per port. */
+  /** Opens the Redis and Sentinel ports to `peer`: one ingress rule per port. A peer admitted already is left as it is. */
   allowFrom(peer: Peer): void {
     if ("cidr" in peer && !Token.isUnresolved(peer.cidr)) {
       const problem = ipv4CidrProblem(peer.cidr);
@@ -574,6 +582,10 @@ export class Ec2RedisSentinel extends Construct {
 
   private allow(peer: Peer): void {
     const source = "cidr" in peer ? peer.cidr : peer.securityGroupId;
+    if (!Token.isUnresolved(source)) {
+      if (this.admitted.has(source)) return;
+      this.admitted.add(source);
+    }
     // Deterministic ids, such as from-10.0.10.0_24-6379; a value known only at apply gets a sequence number.
     const name = Token.isUnresolved(source) ? `unresolved-${this.unresolvedPeers++}` : source.replace(/\//g, "_");
     for (const port of this.ports) {

@@ -813,3 +813,24 @@ describe("the Kubernetes defaults pass together", () => {
     expect(maxmemory({ spec: { redis: { memory: { maxmemory: "100mb" } } } })).toBe("100mb");
   });
 });
+
+test("a peer given twice is merged: one rule per port, also for a node's own /32 and a repeated allowFrom", () => {
+  const stack = new TerraformStack(Testing.app(), "test");
+  const cluster = new Ec2RedisSentinel(stack, "redis", {
+    ...ec2,
+    clientCidrs: ["10.20.100.0/24", "10.20.100.0/24", "10.20.1.10/32"],
+    clientSecurityGroupIds: ["sg-0123456789abcdef0", "sg-0123456789abcdef0"],
+    monitoring: { cidrs: ["10.20.200.0/24", "10.20.200.0/24"] },
+  });
+  cluster.allowFrom({ cidr: "10.20.100.0/24" });
+  cluster.allowFrom({ securityGroupId: "sg-0123456789abcdef0" });
+  cluster.allowFrom({ cidr: "10.20.2.10/32" });
+  const rules = Object.values(JSON.parse(Testing.synth(stack)).resource.aws_vpc_security_group_ingress_rule) as Array<Record<string, unknown>>;
+  const peers = rules.map((r) => `${r.cidr_ipv4 ?? r.referenced_security_group_id}:${r.from_port}`).sort();
+  expect(peers).toEqual(
+    [
+      ...["10.20.1.10/32", "10.20.2.10/32", "10.20.3.10/32", "10.20.100.0/24", "sg-0123456789abcdef0"].flatMap((p) => [`${p}:6379`, `${p}:26379`]),
+      "10.20.200.0/24:9121",
+    ].sort(),
+  );
+});
