@@ -32,6 +32,7 @@ import {
   base64GzipExpression,
   instanceArchitecture,
   ipv4CidrProblem,
+  widePeerProblem,
   parseEc2Placement,
   assertProps,
   parseSpec,
@@ -574,7 +575,7 @@ export class Ec2RedisSentinel extends Construct {
   /** Opens the Redis and Sentinel ports to `peer`: one ingress rule per port. A peer admitted already is left as it is. */
   allowFrom(peer: Peer): void {
     if ("cidr" in peer && !Token.isUnresolved(peer.cidr)) {
-      const problem = ipv4CidrProblem(peer.cidr);
+      const problem = ipv4CidrProblem(peer.cidr) ?? widePeerProblem(peer.cidr, this.placement.allowPublicPeers);
       if (problem) throw new SpecError([{ path: "allowFrom.cidr", value: JSON.stringify(peer.cidr), message: problem }]);
     }
     this.allow(peer);
@@ -609,7 +610,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
     problems.push({ path: "monitoring.cidrs", value: JSON.stringify(monitoringCidrs), message: 'must be a list of IPv4 CIDRs, such as ["10.20.200.0/24"]' });
   }
   (Array.isArray(monitoringCidrs) ? (monitoringCidrs as string[]) : []).forEach((cidr, i) => {
-    const problem = Token.isUnresolved(cidr) ? undefined : ipv4CidrProblem(cidr);
+    const problem = Token.isUnresolved(cidr) ? undefined : ipv4CidrProblem(cidr) ?? widePeerProblem(cidr, props.allowPublicPeers === true);
     if (problem) problems.push({ path: `monitoring.cidrs[${i}]`, value: JSON.stringify(cidr), message: problem });
   });
   const sessionManager: unknown = props.sessionManager;

@@ -277,15 +277,8 @@ export class KubernetesRedisSentinel extends Construct {
 
   /** Admits `peer`'s pods to the Redis and Sentinel ports, with a network policy of its own. */
   allowFrom(peer: KubernetesPeer): void {
-    if (!peer.podSelector && !peer.namespaceSelector) {
-      throw new SpecError([
-        {
-          path: "allowFrom",
-          value: "{}",
-          message: EMPTY_PEER,
-        },
-      ]);
-    }
+    const problem = peerProblem(peer);
+    if (problem) throw new SpecError([{ path: "allowFrom", value: peer === undefined ? "(missing)" : JSON.stringify(peer), message: problem }]);
     const k = this.peers++;
     this.admit(`client-${k}`, `${this.policyBase.name}-client-${k}`, peerOf(peer));
   }
@@ -587,6 +580,17 @@ const PROP_NAMES: ReadonlySet<string> = new Set<keyof KubernetesRedisSentinelPro
   "storageClassName", "resources", "clients", "clusterDomain", "sentinels", "monitoring", "notifications",
 ]);
 const EMPTY_PEER = "names no pods: give a podSelector and/or a namespaceSelector (an empty peer would admit every pod)";
+const labelsOf = (selector: unknown) => (isObject(selector) ? Object.keys(selector).length : 0);
+
+/** What is wrong with a peer: none, or one that admits every pod of the cluster (an empty namespaceSelector). */
+function peerProblem(peer: unknown): string | undefined {
+  if (!isObject(peer)) return 'must be a peer, such as { namespaceSelector: { "kubernetes.io/metadata.name": "spoke" } }';
+  if (!peer.podSelector && !peer.namespaceSelector) return EMPTY_PEER;
+  if (peer.namespaceSelector !== undefined && labelsOf(peer.namespaceSelector) === 0 && labelsOf(peer.podSelector) === 0) {
+    return 'admits every pod of every namespace (an empty namespaceSelector matches all): give the namespace\'s labels, such as { namespaceSelector: { "kubernetes.io/metadata.name": "spoke" } }';
+  }
+  return undefined;
+}
 // The StatefulSets, Services and pod host names are built from these (`<name>-sentinel-headless` within 63).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const WORKLOAD_NAME = /^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/;
@@ -637,7 +641,8 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
     add("clients", clients, 'must be a list of peers, such as [{ namespaceSelector: { "kubernetes.io/metadata.name": "spoke" } }]');
   }
   (Array.isArray(clients) ? (clients as KubernetesPeer[]) : []).forEach((peer, i) => {
-    if (!peer?.podSelector && !peer?.namespaceSelector) add(`clients[${i}]`, peer, EMPTY_PEER);
+    const problem = peerProblem(peer);
+    if (problem) add(`clients[${i}]`, peer, problem);
   });
   if (props.monitoring !== undefined) {
     const peers = props.monitoring.peers;
@@ -645,7 +650,8 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
       add("monitoring.peers", peers, "must name the Prometheus pods, such as [{ namespaceSelector: { \"kubernetes.io/metadata.name\": \"monitoring\" } }]");
     } else {
       peers.forEach((peer, i) => {
-        if (!peer?.podSelector && !peer?.namespaceSelector) add(`monitoring.peers[${i}]`, peer, EMPTY_PEER);
+        const problem = peerProblem(peer);
+        if (problem) add(`monitoring.peers[${i}]`, peer, problem);
       });
     }
   }

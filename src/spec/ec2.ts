@@ -47,6 +47,30 @@ export function ipv4CidrProblem(cidr: string): string | undefined {
   return 'is an IPv6 CIDR, and the nodes have IPv4 addresses only: Redis and Sentinel listen on those. Give the clients\' IPv4 CIDR, such as "10.20.100.0/24"';
 }
 
+/** IPv4 ranges no address of the internet is in (RFC 6890): private, shared (carrier-grade NAT), benchmarking, documentation. */
+const NON_GLOBAL_IPV4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"].map(
+  (cidr) => ipaddr.IPv4.parseCIDR(cidr),
+);
+/** The widest peer CIDR accepted, even with `allowPublicPeers`. */
+export const WIDEST_PEER_PREFIX = 8;
+
+/**
+ * A peer CIDR (clients, monitoring, `allowFrom`) that admits too much: one wider than /8, or, unless
+ * `allowPublicPeers`, one holding any address of the internet (so that `0.0.0.0/1` and `128.0.0.0/1` do not stand in
+ * for the refused `0.0.0.0/0`). Returns an error message, or undefined when the CIDR is fine (or not an IPv4 CIDR:
+ * `ipv4CidrProblem` reports those).
+ */
+export function widePeerProblem(cidr: string, allowPublicPeers: boolean): string | undefined {
+  if (!ipaddr.IPv4.isValidCIDR(cidr)) return undefined;
+  const [address, prefix] = ipaddr.IPv4.parseCIDR(cidr);
+  if (prefix === 0) return undefined; // the whole internet: cidrProblem's message
+  if (prefix < WIDEST_PEER_PREFIX) {
+    return `is wider than /${WIDEST_PEER_PREFIX} (${2 ** (32 - prefix)} addresses): name the clients' subnets, such as "10.20.100.0/24"`;
+  }
+  if (allowPublicPeers || NON_GLOBAL_IPV4.some(([net, bits]) => prefix >= bits && address.match(net, bits))) return undefined;
+  return "holds addresses of the internet: peers must lie in private ranges (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10). Name the clients' private subnets, or set allowPublicPeers: true to admit public addresses";
+}
+
 /**
  * Instance families on the Xen hypervisor (previous generations): they name an EBS volume attached as /dev/sdf
  * /dev/xvdf, where the boot script does not look for it. `i3` is Xen except `i3.metal`.
@@ -114,6 +138,11 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
       nodes: z.array(node),
       /** IPv4 CIDRs of the clients (Spoke's subnets) that may reach Redis and Sentinel. @default [] */
       clientCidrs: z.array(literalOr(ipv4CidrProblem)).default([]),
+      /**
+       * Admit peer CIDRs (clients, monitoring, `allowFrom`) holding public addresses; none may be wider than /8.
+       * @default false: peers must lie in private ranges
+       */
+      allowPublicPeers: z.boolean().default(false),
       /** Security groups of the clients that may reach Redis and Sentinel. @default [] */
       clientSecurityGroupIds: z
         .array(literalOr((v) => (/^sg-[0-9a-f]{8,17}$/.test(v) ? undefined : "must be a security group id such as sg-0abc1234")))
@@ -149,6 +178,12 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
     .superRefine(
       (placement, ctx) => {
         const nodes = Array.isArray(placement.nodes) ? placement.nodes : [];
+        if (Array.isArray(placement.clientCidrs)) {
+          placement.clientCidrs.forEach((cidr, i) => {
+            const problem = typeof cidr === "string" && !isUnresolved(cidr) ? widePeerProblem(cidr, placement.allowPublicPeers === true) : undefined;
+            if (problem) ctx.addIssue({ code: "custom", path: ["clientCidrs", i], input: cidr, message: problem });
+          });
+        }
         if (Number.isInteger(nodeCount) && nodes.length !== nodeCount) {
           ctx.addIssue({
             code: "custom",

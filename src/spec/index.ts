@@ -22,6 +22,8 @@ export {
   FIRST_DERIVED_HOST,
   instanceArchitecture,
   ipv4CidrProblem,
+  widePeerProblem,
+  WIDEST_PEER_PREFIX,
   isXenInstanceType,
   parseEc2Placement,
 } from "./ec2";

@@ -1,3 +1,4 @@
+import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import {
   DEFAULT_DOWN_AFTER_MILLISECONDS,
@@ -134,7 +135,8 @@ const evictionPolicies = [
 const bindAddress = z
   .union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address, such as 127.0.0.1" })
   .refine(
-    (a) => a !== "0.0.0.0" && a !== "::",
+    // Compared as addresses, not text: "::0" and "0:0:0:0:0:0:0:0" are "::", "::ffff:0.0.0.0" is 0.0.0.0.
+    (a) => !ipaddr.isValid(a) || ipaddr.process(a).range() !== "unspecified",
     "binding every interface exposes Redis wherever the node has an address. The node's own address is always bound; list only extra addresses, such as 127.0.0.1",
   );
 

@@ -55,6 +55,14 @@ const USE_3_5_OR_7 = "Use 3, 5 or 7";
 const MAXMEMORY_ABOVE_LIMIT = (limit: string) =>
   `is above 75% of the Redis container's memory limit (${limit}): the pod would be killed before Redis evicts. Lower maxmemory, or raise resources.limits.memory`;
 
+const WIDER_THAN_8 = (addresses: number) => `is wider than /8 (${addresses} addresses): name the clients' subnets, such as "10.20.100.0/24"`;
+const PUBLIC_PEER =
+  "holds addresses of the internet: peers must lie in private ranges (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10). Name the clients' private subnets, or set allowPublicPeers: true to admit public addresses";
+const EVERY_INTERFACE =
+  "binding every interface exposes Redis wherever the node has an address. The node's own address is always bound; list only extra addresses, such as 127.0.0.1";
+const EVERY_NAMESPACE =
+  'admits every pod of every namespace (an empty namespaceSelector matches all): give the namespace\'s labels, such as { namespaceSelector: { "kubernetes.io/metadata.name": "spoke" } }';
+
 const cases: Case[] = [
   // Topology
   {
@@ -645,6 +653,55 @@ const cases: Case[] = [
       ),
     ],
   },
+  // The whole internet in disguise
+  {
+    name: "the internet as two halves in the client CIDRs",
+    target: { ec2: { ...ec2, clientCidrs: ["0.0.0.0/1", "128.0.0.0/1"] } },
+    problems: [
+      problem("clientCidrs[0]", '"0.0.0.0/1"', WIDER_THAN_8(2147483648)),
+      problem("clientCidrs[1]", '"128.0.0.0/1"', WIDER_THAN_8(2147483648)),
+    ],
+  },
+  {
+    name: "a public client CIDR without allowPublicPeers",
+    target: { ec2: { ...ec2, clientCidrs: ["52.95.0.0/16"] } },
+    problems: [problem("clientCidrs[0]", '"52.95.0.0/16"', PUBLIC_PEER)],
+  },
+  {
+    name: "a client CIDR wider than /8, even with allowPublicPeers",
+    target: { ec2: { ...ec2, allowPublicPeers: true, clientCidrs: ["0.0.0.0/7"] } },
+    problems: [problem("clientCidrs[0]", '"0.0.0.0/7"', WIDER_THAN_8(33554432))],
+  },
+  {
+    name: "a public monitoring CIDR",
+    target: { ec2: { ...ec2, monitoring: { cidrs: ["8.8.8.0/24"] } } },
+    problems: [problem("monitoring.cidrs[0]", '"8.8.8.0/24"', PUBLIC_PEER)],
+  },
+  {
+    name: "every interface spelt ::0",
+    target: { ec2: { ...ec2, spec: { redis: { extraBindAddresses: ["::0"] } } } },
+    problems: [problem("spec.redis.extraBindAddresses[0]", '"::0"', EVERY_INTERFACE)],
+  },
+  {
+    name: "every interface spelt out in IPv6",
+    target: { ec2: { ...ec2, spec: { redis: { extraBindAddresses: ["0:0:0:0:0:0:0:0"] } } } },
+    problems: [problem("spec.redis.extraBindAddresses[0]", '"0:0:0:0:0:0:0:0"', EVERY_INTERFACE)],
+  },
+  {
+    name: "every IPv4 interface as an IPv4-mapped address",
+    target: { ec2: { ...ec2, spec: { redis: { extraBindAddresses: ["::ffff:0.0.0.0"] } } } },
+    problems: [problem("spec.redis.extraBindAddresses[0]", '"::ffff:0.0.0.0"', EVERY_INTERFACE)],
+  },
+  {
+    name: "a Kubernetes client peer with an empty namespaceSelector",
+    target: { kubernetes: { ...k8s, clients: [{ namespaceSelector: {} }] } },
+    problems: [problem("clients[0]", '{"namespaceSelector":{}}', EVERY_NAMESPACE)],
+  },
+  {
+    name: "a Prometheus peer with empty selectors",
+    target: { kubernetes: { ...k8s, monitoring: { peers: [{ namespaceSelector: {}, podSelector: {} }] } } },
+    problems: [problem("monitoring.peers[0]", '{"namespaceSelector":{},"podSelector":{}}', EVERY_NAMESPACE)],
+  },
   // A value of the wrong type: our words, never a crash or zod's default wording
   {
     name: "a string where the monitoring CIDRs list is expected",
@@ -833,4 +890,25 @@ test("a peer given twice is merged: one rule per port, also for a node's own /32
       "10.20.200.0/24:9121",
     ].sort(),
   );
+});
+
+test("allowPublicPeers admits a public client CIDR; allowFrom refuses a public or too wide one without it, adding no rule", () => {
+  const stack = new TerraformStack(Testing.app(), "test");
+  const open = new Ec2RedisSentinel(stack, "open", { ...ec2, allowPublicPeers: true, clientCidrs: ["52.95.0.0/16"] });
+  open.allowFrom({ cidr: "8.8.8.0/24" });
+  const closed = new Ec2RedisSentinel(stack, "closed", ec2);
+  const rules = () => Object.values(JSON.parse(Testing.synth(stack)).resource.aws_vpc_security_group_ingress_rule) as Array<Record<string, unknown>>;
+  const before = rules().length;
+  expect(() => closed.allowFrom({ cidr: "8.8.8.0/24" })).toThrow(`allowFrom.cidr = "8.8.8.0/24": ${PUBLIC_PEER}`);
+  expect(() => closed.allowFrom({ cidr: "0.0.0.0/1" })).toThrow(`allowFrom.cidr = "0.0.0.0/1": ${WIDER_THAN_8(2147483648)}`);
+  expect(() => open.allowFrom({ cidr: "0.0.0.0/1" })).toThrow(WIDER_THAN_8(2147483648));
+  expect(rules().length).toBe(before);
+  expect(rules().map((r) => r.cidr_ipv4)).toEqual(expect.arrayContaining(["52.95.0.0/16", "8.8.8.0/24", "10.20.100.0/24"]));
+});
+
+test("Kubernetes allowFrom refuses a peer that admits every namespace, or no peer at all", () => {
+  const cluster = new KubernetesRedisSentinel(new TerraformStack(Testing.app(), "test"), "redis", k8s);
+  expect(() => cluster.allowFrom({ namespaceSelector: {} })).toThrow(`allowFrom = {"namespaceSelector":{}}: ${EVERY_NAMESPACE}`);
+  expect(() => cluster.allowFrom(undefined as unknown as { podSelector: Record<string, string> })).toThrow("allowFrom = (missing): must be a peer");
+  expect(() => cluster.allowFrom({ namespaceSelector: {}, podSelector: { app: "spoke" } })).not.toThrow();
 });
