@@ -119,7 +119,10 @@ export interface KubernetesRedisSentinelProps {
   readonly storageSize?: string;
   /** @default the cluster's default storage class */
   readonly storageClassName?: string;
-  /** Requests and limits of the Redis container. @default 100m CPU and 256Mi requested, 1Gi memory limit */
+  /**
+   * Requests and limits of the Redis container. @default 100m CPU and 256Mi requested (at most the memory limit),
+   * 1Gi memory limit
+   */
   readonly resources?: { readonly requests?: Record<string, string>; readonly limits?: Record<string, string> };
   /** Client pods allowed in by the network policy. @default none (add with allowFrom) */
   readonly clients?: readonly KubernetesPeer[];
@@ -360,7 +363,8 @@ export class KubernetesRedisSentinel extends Construct {
       volumeMount: mounts("data", "config", "secret"),
       securityContext: containerSecurity,
       resources: {
-        requests: { cpu: "100m", memory: "256Mi", ...props.resources?.requests },
+        // The default memory request is at most the memory limit: the defaults always pass together.
+        requests: { cpu: "100m", memory: defaultMemoryRequest(props.resources?.limits?.memory), ...props.resources?.requests },
         limits: { memory: DEFAULT_MEMORY_LIMIT, ...props.resources?.limits },
       },
       startupProbe: startupProbe("started"),
@@ -566,12 +570,67 @@ export const MAXMEMORY_SHARE_OF_LIMIT = 0.75;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** Bytes in a Kubernetes memory quantity (`1Gi`, `512Mi`, `1G`), or undefined for one this does not read. */
+/**
+ * Bytes in a Kubernetes memory or storage quantity (`1Gi`, `1.5Gi`, `512Mi`, `1G`, `500M`, bytes), or undefined for
+ * one that is not a quantity of bytes: a malformed one (`2GB`, `1K`), or one in milli-units (`512m`, 0.512 bytes).
+ */
 function quantityBytes(quantity: string): number | undefined {
-  const match = /^(\d+)(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(quantity);
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.exec(quantity);
   if (!match) return undefined;
-  const units: Record<string, number> = { "": 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, K: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+  const units: Record<string, number> = {
+    "": 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+    k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  };
   return Number(match[1]) * units[match[2] ?? ""];
+}
+
+/** Memory request of the Redis container when none is given: 256Mi, or the memory limit when that is smaller. */
+function defaultMemoryRequest(limit: string | undefined): string {
+  const limitBytes = limit === undefined ? undefined : quantityBytes(limit);
+  return limitBytes !== undefined && limitBytes < 256 * 2 ** 20 ? limit! : "256Mi";
+}
+
+/** Cores in a Kubernetes CPU quantity (`100m`, `0.5`, `2`), or undefined for one that is not. */
+function quantityCores(quantity: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(m)?$/.exec(quantity);
+  return match ? Number(match[1]) / (match[2] ? 1000 : 1) : undefined;
+}
+
+/** Problems of the Redis container's `resources`: quantities that are not, zero ones, requests above limits. */
+function resourcesProblems(resources: unknown, add: (path: string, value: unknown, message: string) => void): void {
+  if (resources === undefined) return;
+  if (!isObject(resources)) return add("resources", resources, 'must be { requests?, limits? }, such as { limits: { memory: "2Gi" } }');
+  const amounts: Record<string, Record<string, number>> = {};
+  for (const kind of ["requests", "limits"] as const) {
+    const given = resources[kind];
+    if (given === undefined) continue;
+    if (!isObject(given)) {
+      add(`resources.${kind}`, given, 'must map a resource to a quantity, such as { memory: "2Gi", cpu: "500m" }');
+      continue;
+    }
+    amounts[kind] = {};
+    for (const [resource, quantity] of Object.entries(given)) {
+      const path = `resources.${kind}.${resource}`;
+      const amount = typeof quantity !== "string" ? undefined : resource === "cpu" ? quantityCores(quantity) : quantityBytes(quantity);
+      if (resource.includes("/") || resource.startsWith("hugepages-")) {
+        continue; // an extended resource or huge pages: Kubernetes checks those
+      } else if (resource !== "cpu" && resource !== "memory" && resource !== "ephemeral-storage") {
+        add(path, quantity, "is not a resource of a container: use cpu, memory or ephemeral-storage (or an extended resource such as nvidia.com/gpu)");
+      } else if (amount === undefined) {
+        add(path, quantity, resource === "cpu" ? 'must be a CPU quantity such as "500m" or "2"' : 'must be a quantity of bytes such as "2Gi" or "512Mi" (not "2GB", and "m" means thousandths)');
+      } else if (amount <= 0) {
+        add(path, quantity, "must be above zero");
+      } else {
+        amounts[kind][resource] = amount;
+      }
+    }
+  }
+  for (const [resource, request] of Object.entries(amounts.requests ?? {})) {
+    const limit = amounts.limits?.[resource];
+    if (limit !== undefined && request > limit) {
+      add(`resources.requests.${resource}`, (resources.requests as Record<string, unknown>)[resource], `is above its limit (${(resources.limits as Record<string, unknown>)[resource]}): Kubernetes refuses such a pod. Lower the request or raise the limit`);
+    }
+  }
 }
 
 /** The props a KubernetesRedisSentinel reads: any other key is a typo. */
@@ -626,9 +685,20 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
   if (props.tlsSecret !== undefined && (typeof props.tlsSecret !== "string" || !SECRET_NAME.test(props.tlsSecret))) {
     add("tlsSecret", props.tlsSecret, "must be the name of a Secret: lower-case letters, digits, '-' and '.', such as redis-tls");
   }
-  if (props.storageSize !== undefined && (typeof props.storageSize !== "string" || quantityBytes(props.storageSize) === undefined)) {
-    add("storageSize", props.storageSize, 'must be a Kubernetes quantity such as "10Gi" or "500Mi"');
+  if (props.storageSize !== undefined) {
+    const bytes = typeof props.storageSize === "string" ? quantityBytes(props.storageSize) : undefined;
+    if (bytes === undefined) add("storageSize", props.storageSize, 'must be a Kubernetes quantity such as "10Gi" or "500Mi"');
+    else if (bytes <= 0) add("storageSize", props.storageSize, "must be above zero");
   }
+  if (props.storageClassName !== undefined && (typeof props.storageClassName !== "string" || props.storageClassName.length > 253 || !DNS_NAME.test(props.storageClassName))) {
+    add("storageClassName", props.storageClassName, "must be the name of a StorageClass: lower-case letters, digits, '-' and '.', such as gp3");
+  }
+  for (const [path, image] of [["image", props.image], ["monitoring.image", props.monitoring?.image]] as const) {
+    if (image !== undefined && (typeof image !== "string" || !/^[^\s]+$/.test(image))) {
+      add(path, image, 'must be an image reference with no space, such as "redis:7.2"');
+    }
+  }
+  resourcesProblems(props.resources, add);
   if (props.sentinels !== undefined && props.sentinels !== "sidecar" && props.sentinels !== "separate") {
     add("sentinels", props.sentinels, 'must be "sidecar" or "separate"');
   }
@@ -728,7 +798,7 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
     const limit = props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT;
     const limitBytes = quantityBytes(limit);
     const maxmemory = parseSize(config.redis.memory.maxmemory) ?? 0;
-    if (limitBytes !== undefined && maxmemory > MAXMEMORY_SHARE_OF_LIMIT * limitBytes) {
+    if (limitBytes !== undefined && limitBytes > 0 && maxmemory > MAXMEMORY_SHARE_OF_LIMIT * limitBytes) {
       add(
         "spec.redis.memory.maxmemory",
         config.redis.memory.maxmemory,

@@ -63,6 +63,8 @@ const EVERY_INTERFACE =
 const EVERY_NAMESPACE =
   'admits every pod of every namespace (an empty namespaceSelector matches all): give the namespace\'s labels, such as { namespaceSelector: { "kubernetes.io/metadata.name": "spoke" } }';
 
+const NOT_BYTES = 'must be a quantity of bytes such as "2Gi" or "512Mi" (not "2GB", and "m" means thousandths)';
+
 const cases: Case[] = [
   // Topology
   {
@@ -702,6 +704,56 @@ const cases: Case[] = [
     target: { kubernetes: { ...k8s, monitoring: { peers: [{ namespaceSelector: {}, podSelector: {} }] } } },
     problems: [problem("monitoring.peers[0]", '{"namespaceSelector":{},"podSelector":{}}', EVERY_NAMESPACE)],
   },
+  // Kubernetes quantities and objects
+  {
+    name: "a zero memory limit",
+    target: { kubernetes: { ...k8s, resources: { limits: { memory: "0Gi" } } } },
+    problems: [problem("resources.limits.memory", '"0Gi"', "must be above zero")],
+  },
+  {
+    name: "a memory limit in thousandths of a byte",
+    target: { kubernetes: { ...k8s, resources: { limits: { memory: "512m" } } } },
+    problems: [problem("resources.limits.memory", '"512m"', NOT_BYTES)],
+  },
+  {
+    name: "a memory limit with a suffix Kubernetes does not know",
+    target: { kubernetes: { ...k8s, resources: { limits: { memory: "2GB" } } } },
+    problems: [problem("resources.limits.memory", '"2GB"', NOT_BYTES)],
+  },
+  {
+    name: "requests above limits",
+    target: { kubernetes: { ...k8s, resources: { requests: { memory: "2Gi", cpu: "2" }, limits: { memory: "4Gi", cpu: "500m" } } } },
+    problems: [
+      problem("resources.requests.cpu", '"2"', "is above its limit (500m): Kubernetes refuses such a pod. Lower the request or raise the limit"),
+    ],
+  },
+  {
+    name: "a misspelt resource",
+    target: { kubernetes: { ...k8s, resources: { limits: { memroy: "1Gi" } } } },
+    problems: [
+      problem("resources.limits.memroy", '"1Gi"', "is not a resource of a container: use cpu, memory or ephemeral-storage (or an extended resource such as nvidia.com/gpu)"),
+    ],
+  },
+  {
+    name: "a maxmemory above 75% of a fractional memory limit",
+    target: { kubernetes: { ...k8s, spec: { redis: { memory: { maxmemory: "1200mb" } } }, resources: { limits: { memory: "1.5Gi" } } } },
+    problems: [problem("spec.redis.memory.maxmemory", '"1200mb"', MAXMEMORY_ABOVE_LIMIT("1.5Gi"))],
+  },
+  {
+    name: "a storage class name Kubernetes refuses",
+    target: { kubernetes: { ...k8s, storageClassName: "GP3 fast" } },
+    problems: [problem("storageClassName", '"GP3 fast"', "must be the name of a StorageClass: lower-case letters, digits, '-' and '.', such as gp3")],
+  },
+  {
+    name: "an empty image",
+    target: { kubernetes: { ...k8s, image: "" } },
+    problems: [problem("image", '""', 'must be an image reference with no space, such as "redis:7.2"')],
+  },
+  {
+    name: "a zero volume size",
+    target: { kubernetes: { ...k8s, storageSize: "0Gi" } },
+    problems: [problem("storageSize", '"0Gi"', "must be above zero")],
+  },
   // A value of the wrong type: our words, never a crash or zod's default wording
   {
     name: "a string where the monitoring CIDRs list is expected",
@@ -862,6 +914,18 @@ describe("the Kubernetes defaults pass together", () => {
     expect(maxmemory({})).toBe("768mb");
     expect(maxmemory({ spec: {} })).toBe("768mb");
     expect(maxmemory({ spec: { redis: { memory: { policy: "noeviction" } } } })).toBe("768mb");
+  });
+
+  test("fractional quantities are read: a 1.5Gi limit caps the default maxmemory at 1152mb", () => {
+    expect(maxmemory({ resources: { limits: { memory: "1.5Gi" } } })).toBe("1152mb");
+  });
+
+  test("a memory limit below the default request of 256Mi lowers the request to the limit", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    new KubernetesRedisSentinel(stack, "redis", { ...k8s, resources: { limits: { memory: "128Mi" } }, spec: { redis: { memory: { maxmemory: "64mb" } } } } as KubernetesRedisSentinelProps);
+    const set = Object.values(JSON.parse(Testing.synth(stack)).resource.kubernetes_stateful_set_v1)[0] as any;
+    const redis = set.spec.template.spec.container.find((c: any) => c.name === "redis");
+    expect(redis.resources).toMatchObject({ requests: { memory: "128Mi" }, limits: { memory: "128Mi" } });
   });
 
   test("the default maxmemory (2gb) is kept where the limit allows it, and a given one is never changed", () => {
