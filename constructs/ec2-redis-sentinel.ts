@@ -708,6 +708,15 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
     if (!(e instanceof SpecError)) throw e;
     problems.push(...e.problems);
   }
+  // The zones must be the region's: a volume is created in its zone, within the stack's region.
+  const region = props.region;
+  placement?.nodes.forEach((node, i) => {
+    const zone = node.availabilityZone;
+    if (typeof region !== "string" || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region) || Token.isUnresolved(zone)) return;
+    if (!zone.startsWith(region) || zone.length === region.length) {
+      problems.push({ path: `nodes[${i}].availabilityZone`, value: JSON.stringify(zone), message: `is not a zone of region ${region}: those are named ${region}a, ${region}b, ...` });
+    }
+  });
   if (problems.length > 0 || !config || !placement) throw new SpecError(problems);
   return { config, placement };
 }

@@ -8,6 +8,8 @@ export const DEFAULT_INSTANCE_TYPE = "t3.small";
 export const DEFAULT_ROOT_VOLUME_GIB = 8;
 /** Default size of each node's encrypted data volume (Redis's `dir`). */
 export const DEFAULT_DATA_VOLUME_GIB = 10;
+/** The largest gp3 volume. */
+export const MAX_VOLUME_GIB = 16384;
 /** Host number, within its subnet, of the first node address derived from a subnet CIDR. */
 export const FIRST_DERIVED_HOST = 10;
 
@@ -115,13 +117,15 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
     });
   const node = z.strictObject({
     /** Subnet of the node's network interface. */
-    subnetId: z.string().min(1, "must name a subnet, such as subnet-0abc1234"),
+    subnetId: literalOr((v) => (/^subnet-[0-9a-z]+$/.test(v) ? undefined : "must be a subnet id, such as subnet-0abc1234")),
     /** Availability zone of that subnet: the data volume must be created there. */
     availabilityZone: z.string().min(1, "must name an availability zone, such as eu-west-1a"),
     /** IPv4 CIDR of the subnet, from which the node's address is derived when `privateIp` is not given. */
-    subnetCidr: literalOr((v) =>
-      ipaddr.IPv4.isValidCIDR(v) ? undefined : 'must be the subnet\'s IPv4 CIDR, such as "10.0.1.0/24"',
-    ).optional(),
+    subnetCidr: literalOr((v) => {
+      if (!ipaddr.IPv4.isValidCIDR(v)) return 'must be the subnet\'s IPv4 CIDR, such as "10.0.1.0/24"';
+      const network = `${ipaddr.IPv4.networkAddressFromCIDR(v).toString()}/${ipaddr.IPv4.parseCIDR(v)[1]}`;
+      return network === v ? undefined : `has host bits set. Did you mean "${network}"? A node's own address goes in privateIp`;
+    }).optional(),
     /** Fixed private address of the node; a replaced instance keeps it. @default host 10 (then 11, ...) of subnetCidr */
     privateIp: z
       .string()
@@ -163,17 +167,31 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
         )
         .default(DEFAULT_INSTANCE_TYPE),
       /** @default 8 */
-      rootVolumeGiB: z.number().int().min(8, "must be at least 8 GiB").default(DEFAULT_ROOT_VOLUME_GIB),
+      rootVolumeGiB: z
+        .number()
+        .int()
+        .min(8, "must be at least 8 GiB")
+        .max(MAX_VOLUME_GIB, `must be at most ${MAX_VOLUME_GIB} GiB (16 TiB), the largest gp3 volume`)
+        .default(DEFAULT_ROOT_VOLUME_GIB),
       /** @default 10 */
-      dataVolumeGiB: z.number().int().min(1, "must be at least 1 GiB").default(DEFAULT_DATA_VOLUME_GIB),
+      dataVolumeGiB: z
+        .number()
+        .int()
+        .min(1, "must be at least 1 GiB")
+        .max(MAX_VOLUME_GIB, `must be at most ${MAX_VOLUME_GIB} GiB (16 TiB), the largest gp3 volume`)
+        .default(DEFAULT_DATA_VOLUME_GIB),
       /** Image of the nodes. @default the latest Debian 12 image, looked up when Terraform plans */
-      amiId: z.string().optional(),
+      amiId: literalOr((v) => (/^ami-[0-9a-f]{8,17}$/.test(v) ? undefined : "must be an image id, such as ami-0123456789abcdef0")).optional(),
       /**
        * KMS key for the volumes and the password parameters. Changing it on a deployed cluster re-encrypts the
        * parameters at once and reaches a node's volumes when they are replaced (see the README).
        * @default the AWS managed keys (aws/ebs, aws/ssm)
        */
-      kmsKeyArn: z.string().optional(),
+      kmsKeyArn: literalOr((v) =>
+        /^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/[A-Za-z0-9-]+$/.test(v)
+          ? undefined
+          : "must be the ARN of a KMS key, such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias or a key id)",
+      ).optional(),
     })
     .superRefine(
       (placement, ctx) => {
@@ -192,6 +210,22 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
             message: `must hold one entry per node: ${nodeCount} (spec.topology.nodeCount)`,
           });
         }
+        // Nodes sharing a subnet must describe it alike: AWS knows one zone and one CIDR per subnet.
+        nodes.forEach((n, i) => {
+          const first = nodes.findIndex((o) => o.subnetId === n.subnetId);
+          if (first === i || typeof n.subnetId !== "string" || isUnresolved(n.subnetId)) return;
+          for (const field of ["availabilityZone", "subnetCidr"] as const) {
+            const [mine, theirs] = [n[field], nodes[first][field]];
+            if (mine !== undefined && theirs !== undefined && mine !== theirs) {
+              ctx.addIssue({
+                code: "custom",
+                path: ["nodes", i, field],
+                input: mine,
+                message: `differs from nodes[${first}].${field} (${theirs}), in the same subnet ${n.subnetId}: a subnet has one ${field === "subnetCidr" ? "CIDR" : "zone"}`,
+              });
+            }
+          }
+        });
         nodes.forEach((n, i) => {
           if (n.privateIp === undefined && (n.subnetCidr === undefined || isUnresolved(n.subnetCidr))) {
             ctx.addIssue({

@@ -121,10 +121,6 @@ test("each subnet is checked at plan against the zone, VPC and CIDR of the place
       ],
     },
   });
-  // AWS reports the network address of the subnet, whatever host bits the CIDR was written with.
-  const hostBits = synth({ ...props, nodes: [{ ...props.nodes[0], subnetCidr: "10.20.1.7/24", privateIp: "10.20.1.10" }, props.nodes[1], props.nodes[2]] });
-  const first = Object.values(hostBits.json.data.aws_subnet as Record<string, any>).find((s) => s.id === "subnet-a");
-  expect(first.lifecycle.postcondition[2].condition).toBe('${self.cidr_block == "10.20.1.0/24"}');
   // A node given by address alone has no CIDR to check.
   const given = synth({ ...props, nodes: [props.nodes[0], props.nodes[1], { subnetId: "subnet-c", availabilityZone: "eu-west-1c", privateIp: "10.20.3.77" }] });
   const third = Object.values(given.json.data.aws_subnet as Record<string, any>).find((s) => s.id === "subnet-c");

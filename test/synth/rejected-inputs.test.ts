@@ -704,6 +704,48 @@ const cases: Case[] = [
     target: { kubernetes: { ...k8s, monitoring: { peers: [{ namespaceSelector: {}, podSelector: {} }] } } },
     problems: [problem("monitoring.peers[0]", '{"namespaceSelector":{},"podSelector":{}}', EVERY_NAMESPACE)],
   },
+  // EC2 placement that would fail only at apply or boot
+  {
+    name: "a zone outside the region",
+    target: { ec2: { ...ec2, nodes: [{ ...nodeA, availabilityZone: "us-east-1a" }, nodeB, nodeC] } },
+    problems: [problem("nodes[0].availabilityZone", '"us-east-1a"', "is not a zone of region eu-west-1: those are named eu-west-1a, eu-west-1b, ...")],
+  },
+  {
+    name: "one subnet given two zones",
+    target: { ec2: { ...ec2, spreadAcrossAvailabilityZones: false, nodes: [nodeA, { ...nodeA, availabilityZone: "eu-west-1b" }, nodeC] } },
+    problems: [problem("nodes[1].availabilityZone", '"eu-west-1b"', "differs from nodes[0].availabilityZone (eu-west-1a), in the same subnet subnet-a: a subnet has one zone")],
+  },
+  {
+    name: "a subnet CIDR with host bits set",
+    target: { ec2: { ...ec2, nodes: [{ ...nodeA, subnetCidr: "10.20.1.7/24" }, nodeB, nodeC] } },
+    problems: [problem("nodes[0].subnetCidr", '"10.20.1.7/24"', 'has host bits set. Did you mean "10.20.1.0/24"? A node\'s own address goes in privateIp')],
+  },
+  {
+    name: "a malformed subnet id",
+    target: { ec2: { ...ec2, nodes: [{ ...nodeA, subnetId: "sn-1234" }, nodeB, nodeC] } },
+    problems: [problem("nodes[0].subnetId", '"sn-1234"', "must be a subnet id, such as subnet-0abc1234")],
+  },
+  {
+    name: "a malformed image id",
+    target: { ec2: { ...ec2, amiId: "debian-12" } },
+    problems: [problem("amiId", '"debian-12"', "must be an image id, such as ami-0123456789abcdef0")],
+  },
+  {
+    name: "a KMS alias given as the key ARN",
+    target: { ec2: { ...ec2, kmsKeyArn: "alias/redis" } },
+    problems: [
+      problem(
+        "kmsKeyArn",
+        '"alias/redis"',
+        "must be the ARN of a KMS key, such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias or a key id)",
+      ),
+    ],
+  },
+  {
+    name: "a data volume above gp3's 16 TiB",
+    target: { ec2: { ...ec2, dataVolumeGiB: 20000 } },
+    problems: [problem("dataVolumeGiB", "20000", "must be at most 16384 GiB (16 TiB), the largest gp3 volume")],
+  },
   // Kubernetes quantities and objects
   {
     name: "a zero memory limit",

@@ -21,12 +21,17 @@ test("addresses are derived from host 10 of each subnet, then 11 for the next no
     {
       vpcId: "vpc-1",
       spreadAcrossAvailabilityZones: false,
-      nodes: [node("10.0.1.0/24", "a"), node("10.0.1.0/24", "a"), node("10.0.2.5/24", "b")],
+      nodes: [node("10.0.1.0/24", "a"), node("10.0.1.0/24", "a"), node("10.0.2.0/24", "b")],
     },
     3,
   );
-  // A CIDR written with host bits still derives from its network address.
   expect(placement.nodes.map((n) => n.privateIp)).toEqual(["10.0.1.10", "10.0.1.11", "10.0.2.10"]);
+});
+
+test("a subnet CIDR written with host bits is refused, as a node's address given in the wrong field", () => {
+  expect(problemsOf({ vpcId: "vpc-1", spreadAcrossAvailabilityZones: false, nodes: [node("10.0.1.0/24", "a"), node("10.0.1.0/24", "a"), node("10.0.2.5/24", "b")] })).toEqual([
+    'nodes[2].subnetCidr = "10.0.2.5/24": has host bits set. Did you mean "10.0.2.0/24"? A node\'s own address goes in privateIp',
+  ]);
 });
 
 test.each([
