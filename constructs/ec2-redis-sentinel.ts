@@ -33,6 +33,11 @@ import {
   instanceArchitecture,
   ipv4CidrProblem,
   widePeerProblem,
+  instanceMemoryBytes,
+  DEFAULT_INSTANCE_TYPE,
+  parseSize,
+  defaultMaxmemoryFor,
+  MAXMEMORY_SHARE_OF_MEMORY,
   parseEc2Placement,
   assertProps,
   parseSpec,
@@ -619,6 +624,19 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   }
   // null, as from JSON, is no spec.
   let spec = props.spec ?? undefined;
+  // With no maxmemory given, Redis gets the default capped at 75% of the instance type's memory, where we know it.
+  const instanceType = props.instanceType ?? DEFAULT_INSTANCE_TYPE;
+  const instanceMemory = typeof instanceType === "string" && !Token.isUnresolved(instanceType) ? instanceMemoryBytes(instanceType) : undefined;
+  const capped = instanceMemory === undefined ? undefined : defaultMaxmemoryFor(instanceMemory);
+  const givenRedis: unknown = spec?.redis;
+  const givenMemory: unknown = isObject(givenRedis) ? givenRedis.memory : undefined;
+  if (
+    capped !== undefined &&
+    (givenRedis === undefined || isObject(givenRedis)) &&
+    (givenMemory === undefined || (isObject(givenMemory) && givenMemory.maxmemory === undefined))
+  ) {
+    spec = { ...spec, redis: { ...(givenRedis as object), memory: { ...(givenMemory as object), maxmemory: capped } } };
+  }
   if (props.notifications) {
     const arn = props.notifications.snsTopicArn;
     if (Token.isUnresolved(arn) || !/^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)) {
@@ -639,7 +657,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
       }
     }
     spec = {
-      ...props.spec,
+      ...spec,
       sentinel: {
         ...props.spec?.sentinel,
         notificationScript: VM_NOTIFY_SCRIPTS.notification,
@@ -708,6 +726,24 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
     if (!(e instanceof SpecError)) throw e;
     problems.push(...e.problems);
   }
+  if (config?.tls.certificates?.source === "env") {
+    problems.push({
+      path: "spec.tls.certificates",
+      value: JSON.stringify(config.tls.certificates),
+      message:
+        'cannot be read on a VM: the boot unit has no such environment. Keep the certificates in SSM, such as { source: "ssm-parameters", path: "/redis-sentinel/prod/tls", region: "eu-west-1" }',
+    });
+  }
+  if (config && instanceMemory !== undefined) {
+    const maxmemory = parseSize(config.redis.memory.maxmemory) ?? 0;
+    if (maxmemory > MAXMEMORY_SHARE_OF_MEMORY * instanceMemory) {
+      problems.push({
+        path: "spec.redis.memory.maxmemory",
+        value: JSON.stringify(config.redis.memory.maxmemory),
+        message: `is above ${MAXMEMORY_SHARE_OF_MEMORY * 100}% of the ${instanceMemory / 2 ** 30} GiB of instanceType ${instanceType}: the node would run out of memory before Redis evicts, above all while it saves. Lower maxmemory, or choose a larger instanceType`,
+      });
+    }
+  }
   // The zones must be the region's: a volume is created in its zone, within the stack's region.
   const region = props.region;
   placement?.nodes.forEach((node, i) => {
@@ -720,6 +756,8 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   if (problems.length > 0 || !config || !placement) throw new SpecError(problems);
   return { config, placement };
 }
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Plan-time checks of a node's subnet against its placement. */
 function subnetChecks(index: number, node: Ec2Placement["nodes"][number], vpcId: string) {

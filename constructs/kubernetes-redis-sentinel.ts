@@ -18,7 +18,8 @@ import {
   renderNotificationScript,
   SYSTEM_USERS,
   assertProps,
-  DEFAULT_MAXMEMORY,
+  defaultMaxmemoryFor,
+  MAXMEMORY_SHARE_OF_MEMORY,
   parseSize,
   parseSpec,
   CERTIFICATE_KEYS,
@@ -566,7 +567,7 @@ function notificationFiles(config: RedisSentinelConfig, notifications: Kubernete
 /** Default memory limit of the Redis container. */
 export const DEFAULT_MEMORY_LIMIT = "1Gi";
 /** maxmemory may use this share of the container's memory limit; the rest covers buffers and fork copy-on-write. */
-export const MAXMEMORY_SHARE_OF_LIMIT = 0.75;
+export const MAXMEMORY_SHARE_OF_LIMIT = MAXMEMORY_SHARE_OF_MEMORY;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -743,19 +744,17 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
       clientReconfigScript: POD_NOTIFY_SCRIPTS.clientReconfig,
     };
   }
-  // With no maxmemory given, Redis gets the default (DEFAULT_MAXMEMORY) capped at MAXMEMORY_SHARE_OF_LIMIT of the
-  // container's memory limit, so that the defaults always pass together (1Gi: 768mb).
+  // With no maxmemory given, Redis gets the default capped at MAXMEMORY_SHARE_OF_LIMIT of the container's memory
+  // limit (defaultMaxmemoryFor), so that the defaults always pass together (1Gi: 768mb).
   const limitBytes = quantityBytes(props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT);
   const givenRedis: unknown = props.spec?.redis;
   const givenMemory: unknown = isObject(givenRedis) ? givenRedis.memory : undefined;
   // A redis or memory that is not an object is left to the spec's own message.
   const objects = (givenRedis === undefined || isObject(givenRedis)) && (givenMemory === undefined || isObject(givenMemory));
   const maxmemoryGiven = isObject(givenMemory) && givenMemory.maxmemory !== undefined;
-  if (limitBytes !== undefined && objects && !maxmemoryGiven) {
-    const capMb = Math.floor((MAXMEMORY_SHARE_OF_LIMIT * limitBytes) / 2 ** 20);
-    if (capMb >= 1 && parseSize(DEFAULT_MAXMEMORY)! > capMb * 2 ** 20) {
-      spec.redis = { ...(givenRedis as object), memory: { ...(givenMemory as object), maxmemory: `${capMb}mb` } };
-    }
+  const capped = limitBytes === undefined ? undefined : defaultMaxmemoryFor(limitBytes);
+  if (capped !== undefined && objects && !maxmemoryGiven) {
+    spec.redis = { ...(givenRedis as object), memory: { ...(givenMemory as object), maxmemory: capped } };
   }
   if ("auth" in spec) {
     problems.push({

@@ -29,6 +29,11 @@ export const DEFAULT_SAVE_RULES: ReadonlyArray<{ readonly seconds: number; reado
 ];
 /** Memory limit of each Redis server, as a Redis size string. */
 export const DEFAULT_MAXMEMORY = "2gb";
+/**
+ * Share of a node's memory (a VM's, or a Redis container's limit) that `maxmemory` may take; the rest covers the
+ * system, client buffers and the fork's copy-on-write while Redis saves.
+ */
+export const MAXMEMORY_SHARE_OF_MEMORY = 0.75;
 /** Eviction policy once `maxmemory` is reached. */
 export const DEFAULT_MAXMEMORY_POLICY = "allkeys-lru";
 /**

@@ -97,6 +97,28 @@ export function instanceArchitecture(instanceType: string): "arm64" | "x86_64" {
   return family === "a1" || /^[a-z]+\d+g/.test(family) ? "arm64" : "x86_64";
 }
 
+/** GiB of the burstable types by size (t3, t3a, t4g). */
+const BURSTABLE_GIB: Record<string, number> = { nano: 0.5, micro: 1, small: 2, medium: 4, large: 8, xlarge: 16, "2xlarge": 32 };
+/** GiB per vCPU of the general purpose (m), compute (c) and memory (r) families from the 5th generation on. */
+const GIB_PER_VCPU: Record<string, number> = { c: 2, m: 4, r: 8 };
+
+/**
+ * Memory of an instance type, for the common families: t3, t3a and t4g, and the c, m and r families from the 5th
+ * generation on (such as m6i, c7g, r6gd; not c5n, whose sizes have more). Undefined for any other type.
+ */
+export function instanceMemoryBytes(instanceType: string): number | undefined {
+  const [family, size] = instanceType.split(".");
+  let gib: number | undefined;
+  if (/^t(3a?|4g)$/.test(family)) {
+    gib = BURSTABLE_GIB[size];
+  } else {
+    const match = /^([cmr])([5-8])(a|g|i|d|ad|gd|id|n|dn|b)?$/.exec(family);
+    const vcpus = size === "medium" ? 1 : size === "large" ? 2 : size === "xlarge" ? 4 : /^(\d+)xlarge$/.test(size ?? "") ? 4 * Number(size.slice(0, -6)) : undefined;
+    if (match && !(match[1] === "c" && match[3]?.includes("n")) && vcpus !== undefined) gib = GIB_PER_VCPU[match[1]] * vcpus;
+  }
+  return gib === undefined ? undefined : gib * 2 ** 30;
+}
+
 /** The hosts of an IPv4 subnet that AWS does not reserve (the first four and the last). */
 function usableHost(subnetCidr: string, ip: string): boolean {
   const prefix = ipaddr.IPv4.parseCIDR(subnetCidr)[1];

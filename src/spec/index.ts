@@ -12,7 +12,7 @@ export {
 } from "./secrets";
 export { assertProps, parseSpec, SpecError } from "./parse";
 export type { SpecProblem } from "./parse";
-export { parseSize } from "./size";
+export { defaultMaxmemoryFor, parseSize } from "./size";
 export {
   cidrProblem,
   DEFAULT_DATA_VOLUME_GIB,
@@ -21,6 +21,7 @@ export {
   ec2PlacementSchema,
   FIRST_DERIVED_HOST,
   instanceArchitecture,
+  instanceMemoryBytes,
   ipv4CidrProblem,
   widePeerProblem,
   WIDEST_PEER_PREFIX,

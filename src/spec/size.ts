@@ -1,3 +1,5 @@
+import { DEFAULT_MAXMEMORY, MAXMEMORY_SHARE_OF_MEMORY } from "./defaults";
+
 const UNITS: Record<string, number> = {
   "": 1,
   b: 1,
@@ -17,4 +19,14 @@ export function parseSize(text: string): number | undefined {
   const match = /^(\d+)([kmg]b?|b)?$/i.exec(text.trim());
   if (!match) return undefined;
   return Number(match[1]) * UNITS[(match[2] ?? "").toLowerCase()];
+}
+
+/**
+ * The default `maxmemory` for a node with `memoryBytes` of memory: DEFAULT_MAXMEMORY, or, where that is above
+ * MAXMEMORY_SHARE_OF_MEMORY of the memory, that share in whole megabytes (1 GiB: "768mb"). Undefined when the default
+ * fits, or when the memory is too small for any (a problem reported elsewhere).
+ */
+export function defaultMaxmemoryFor(memoryBytes: number): string | undefined {
+  const capMb = Math.floor((MAXMEMORY_SHARE_OF_MEMORY * memoryBytes) / 2 ** 20);
+  return capMb >= 1 && parseSize(DEFAULT_MAXMEMORY)! > capMb * 2 ** 20 ? `${capMb}mb` : undefined;
 }

@@ -746,6 +746,28 @@ const cases: Case[] = [
     target: { ec2: { ...ec2, dataVolumeGiB: 20000 } },
     problems: [problem("dataVolumeGiB", "20000", "must be at most 16384 GiB (16 TiB), the largest gp3 volume")],
   },
+  {
+    name: "a maxmemory above 75% of the instance type's memory",
+    target: { ec2: { ...ec2, instanceType: "t3.small", spec: { redis: { memory: { maxmemory: "2gb" } } } } },
+    problems: [
+      problem(
+        "spec.redis.memory.maxmemory",
+        '"2gb"',
+        "is above 75% of the 2 GiB of instanceType t3.small: the node would run out of memory before Redis evicts, above all while it saves. Lower maxmemory, or choose a larger instanceType",
+      ),
+    ],
+  },
+  {
+    name: "TLS certificates from environment variables on a VM",
+    target: { ec2: { ...ec2, spec: { tls: { enabled: true, certificates: { source: "env", prefix: "REDIS_TLS_" } } } } },
+    problems: [
+      problem(
+        "spec.tls.certificates",
+        '{"source":"env","prefix":"REDIS_TLS_"}',
+        'cannot be read on a VM: the boot unit has no such environment. Keep the certificates in SSM, such as { source: "ssm-parameters", path: "/redis-sentinel/prod/tls", region: "eu-west-1" }',
+      ),
+    ],
+  },
   // Kubernetes quantities and objects
   {
     name: "a zero memory limit",
@@ -1017,4 +1039,17 @@ test("Kubernetes allowFrom refuses a peer that admits every namespace, or no pee
   expect(() => cluster.allowFrom({ namespaceSelector: {} })).toThrow(`allowFrom = {"namespaceSelector":{}}: ${EVERY_NAMESPACE}`);
   expect(() => cluster.allowFrom(undefined as unknown as { podSelector: Record<string, string> })).toThrow("allowFrom = (missing): must be a peer");
   expect(() => cluster.allowFrom({ namespaceSelector: {}, podSelector: { app: "spoke" } })).not.toThrow();
+});
+
+describe("the EC2 defaults pass together", () => {
+  const maxmemory = (props: Record<string, unknown>) =>
+    new Ec2RedisSentinel(new TerraformStack(Testing.app(), "test"), "redis", { ...ec2, ...props } as Ec2RedisSentinelProps).config.redis.memory.maxmemory;
+
+  test("the default maxmemory is capped at 75% of the instance type's memory, where it is known", () => {
+    expect(maxmemory({})).toBe("1536mb"); // t3.small, 2 GiB
+    expect(maxmemory({ instanceType: "t3.micro" })).toBe("768mb");
+    expect(maxmemory({ instanceType: "r6i.large" })).toBe("2gb");
+    expect(maxmemory({ instanceType: "x2iedn.xlarge" })).toBe("2gb"); // not in the table: the default, unchecked
+    expect(maxmemory({ instanceType: "t3.micro", spec: { redis: { memory: { maxmemory: "700mb" } } } })).toBe("700mb");
+  });
 });

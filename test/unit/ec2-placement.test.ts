@@ -1,4 +1,4 @@
-import { cidrProblem, instanceArchitecture, isXenInstanceType, parseEc2Placement, SpecError } from "../../src/spec";
+import { cidrProblem, instanceArchitecture, instanceMemoryBytes, isXenInstanceType, parseEc2Placement, SpecError } from "../../src/spec";
 
 const node = (subnetCidr: string, az: string, extra: Record<string, string> = {}) => ({
   subnetId: `subnet-${az}`,
@@ -115,4 +115,15 @@ describe("instance types", () => {
       expect(isXenInstanceType(nitro)).toBe(false);
     }
   });
+});
+
+test.each([
+  ["t3.nano", 0.5], ["t3.micro", 1], ["t3a.small", 2], ["t4g.medium", 4], ["t3.2xlarge", 32],
+  ["m6i.large", 8], ["m6g.medium", 4], ["m7g.4xlarge", 64], ["c6i.large", 4], ["c7g.xlarge", 8], ["r6i.large", 16], ["r6gd.2xlarge", 64], ["r5b.large", 16],
+])("the memory of %s is %d GiB", (type, gib) => {
+  expect(instanceMemoryBytes(type)).toBe(gib * 2 ** 30);
+});
+
+test.each(["c5n.large", "x2iedn.xlarge", "m5.metal", "m7i-flex.large", "z1d.large"])("the memory of %s is not guessed", (type) => {
+  expect(instanceMemoryBytes(type)).toBeUndefined();
 });
