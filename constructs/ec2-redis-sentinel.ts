@@ -40,6 +40,8 @@ import {
   MAXMEMORY_SHARE_OF_MEMORY,
   parseEc2Placement,
   assertProps,
+  withoutTokens,
+  TOKEN_AT_SYNTH,
   parseSpec,
   CERTIFICATE_KEYS,
   EXPORTER_PORT,
@@ -622,8 +624,11 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   if (sessionManager !== undefined && typeof sessionManager !== "boolean") {
     problems.push({ path: "sessionManager", value: JSON.stringify(sessionManager), message: `must be true or false, not a ${typeof sessionManager}` });
   }
-  // null, as from JSON, is no spec.
-  let spec = props.spec ?? undefined;
+  // null, as from JSON, is no spec. Every spec value is rendered into the user data: a Terraform token is refused.
+  const literal = withoutTokens(props.spec ?? undefined, (v) => Token.isUnresolved(v));
+  problems.push(...literal.problems);
+  const givenSpec = (literal.spec ?? undefined) as Ec2RedisSentinelProps["spec"];
+  let spec = givenSpec;
   // With no maxmemory given, Redis gets the default capped at 75% of the instance type's memory, where we know it.
   const instanceType = props.instanceType ?? DEFAULT_INSTANCE_TYPE;
   const instanceMemory = typeof instanceType === "string" && !Token.isUnresolved(instanceType) ? instanceMemoryBytes(instanceType) : undefined;
@@ -648,10 +653,10 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
       });
     }
     for (const field of ["notificationScript", "clientReconfigScript"] as const) {
-      if (props.spec?.sentinel?.[field] !== undefined) {
+      if (givenSpec?.sentinel?.[field] !== undefined) {
         problems.push({
           path: `spec.sentinel.${field}`,
-          value: JSON.stringify(props.spec.sentinel[field]),
+          value: JSON.stringify(givenSpec!.sentinel![field]),
           message: "is set by the construct with notifications: remove it, or remove notifications",
         });
       }
@@ -659,7 +664,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
     spec = {
       ...spec,
       sentinel: {
-        ...props.spec?.sentinel,
+        ...givenSpec?.sentinel,
         notificationScript: VM_NOTIFY_SCRIPTS.notification,
         clientReconfigScript: VM_NOTIFY_SCRIPTS.clientReconfig,
       },
@@ -689,10 +694,13 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
       message: "is set by the construct: the passwords are generated into SSM SecureStrings under parameterPath. Remove spec.auth",
     });
   }
+  const regionIsToken = Token.isUnresolved(props.region);
+  if (regionIsToken) problems.push({ path: "region", value: "(a Terraform token)", message: TOKEN_AT_SYNTH });
   try {
     config = parseSpec({
       ...spec,
-      auth: { secrets: { source: "ssm-parameters", path: parameterPath, region: props.region } },
+      // A token region is reported above; the spec is checked with a stand-in for it.
+      auth: { secrets: { source: "ssm-parameters", path: parameterPath, region: regionIsToken ? "eu-west-1" : props.region } },
     });
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
@@ -719,9 +727,33 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
     sessionManager: _sessionManager,
     ...placementInput
   } = props;
+  // Terraform tokens: the volume sizes are resource attributes only, and may be tokens; the instance type decides
+  // the image's architecture and the memory the configs are rendered for, so it may not; nor may the whole client
+  // list, since one rule per CIDR is made at synth (its elements may be tokens).
+  const input: Record<string, unknown> = { ...placementInput };
+  const tokenSizes: Partial<Record<"dataVolumeGiB" | "rootVolumeGiB", number>> = {};
+  for (const field of ["dataVolumeGiB", "rootVolumeGiB"] as const) {
+    if (Token.isUnresolved(input[field])) {
+      tokenSizes[field] = input[field] as number;
+      delete input[field];
+    }
+  }
+  if (Token.isUnresolved(input.instanceType)) {
+    problems.push({ path: "instanceType", value: "(a Terraform token)", message: TOKEN_AT_SYNTH });
+    delete input.instanceType;
+  }
+  if (Array.isArray(input.clientCidrs) && Token.isUnresolved(input.clientCidrs)) {
+    problems.push({
+      path: "clientCidrs",
+      value: "(a Terraform list token)",
+      message: "is a list known only when Terraform applies, and one rule per CIDR is made when the stack is synthesized: give the list itself (its CIDRs may be tokens), or add such CIDRs with allowFrom",
+    });
+    delete input.clientCidrs;
+  }
   try {
     // With an invalid node count, the placement is checked without it (NaN): that problem is reported once.
-    placement = parseEc2Placement(placementInput, config?.topology.nodeCount ?? NaN, Token.isUnresolved);
+    const parsed = parseEc2Placement(input, config?.topology.nodeCount ?? NaN, Token.isUnresolved);
+    placement = { ...parsed, ...tokenSizes };
   } catch (e) {
     if (!(e instanceof SpecError)) throw e;
     problems.push(...e.problems);

@@ -5,7 +5,7 @@ import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disrup
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
-import { Fn } from "cdktf";
+import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import {
   alertRuleGroups,
@@ -18,6 +18,8 @@ import {
   renderNotificationScript,
   SYSTEM_USERS,
   assertProps,
+  withoutTokens,
+  TOKEN_AT_SYNTH,
   defaultMaxmemoryFor,
   MAXMEMORY_SHARE_OF_MEMORY,
   parseSize,
@@ -612,6 +614,7 @@ function resourcesProblems(resources: unknown, add: (path: string, value: unknow
     amounts[kind] = {};
     for (const [resource, quantity] of Object.entries(given)) {
       const path = `resources.${kind}.${resource}`;
+      if (Token.isUnresolved(quantity)) continue; // a resource attribute only: Kubernetes checks it
       const amount = typeof quantity !== "string" ? undefined : resource === "cpu" ? quantityCores(quantity) : quantityBytes(quantity);
       if (resource.includes("/") || resource.startsWith("hugepages-")) {
         continue; // an extended resource or huge pages: Kubernetes checks those
@@ -658,10 +661,32 @@ const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** The props and the spec, validated together: one error lists every problem, before anything joins the tree. */
-function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
+function validate(given: KubernetesRedisSentinelProps): RedisSentinelConfig {
   const problems: SpecProblem[] = [];
   const add = (path: string, value: unknown, message: string) =>
     problems.push({ path, value: value === undefined ? "(missing)" : JSON.stringify(value), message });
+  // Terraform tokens: the names that the pods' files and host names are rendered from must be literals; props that
+  // only become resource attributes may be tokens, and are checked as a valid stand-in.
+  const props: Record<string, unknown> = { ...given };
+  const literalStandIns = { namespace: "token", name: "redis", clusterDomain: "cluster.local" } as const;
+  for (const [field, standIn] of Object.entries(literalStandIns)) {
+    if (Token.isUnresolved(props[field])) {
+      problems.push({ path: field, value: "(a Terraform token)", message: TOKEN_AT_SYNTH });
+      props[field] = standIn;
+    }
+  }
+  const standIns = { passwordSecret: "token", tlsSecret: "token", image: "token", storageSize: "1Gi", storageClassName: "token" } as const;
+  for (const [field, standIn] of Object.entries(standIns)) {
+    if (Token.isUnresolved(props[field])) props[field] = standIn;
+  }
+  return validateLiterals(props as unknown as KubernetesRedisSentinelProps, problems, add);
+}
+
+function validateLiterals(
+  props: KubernetesRedisSentinelProps,
+  problems: SpecProblem[],
+  add: (path: string, value: unknown, message: string) => void,
+): RedisSentinelConfig {
   const unknown = Object.keys(props).filter((key) => !PROP_NAMES.has(key));
   if (unknown.length > 0) {
     problems.push({
@@ -730,9 +755,13 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
   if (webhookSecret !== undefined && (!DNS_NAME.test(webhookSecret.name ?? "") || !SECRET_KEY.test(webhookSecret.key ?? ""))) {
     add("notifications.webhookUrlSecret", webhookSecret, "must name a Secret and one of its keys, such as { name: \"redis-webhook\", key: \"url\" }");
   }
-  const spec: Record<string, unknown> = { ...props.spec };
+  // Every spec value is rendered into the pods' files: a Terraform token there is refused.
+  const literal = withoutTokens(props.spec ?? undefined, (v) => Token.isUnresolved(v));
+  problems.push(...literal.problems);
+  const givenSpec = (literal.spec ?? undefined) as KubernetesRedisSentinelProps["spec"];
+  const spec: Record<string, unknown> = { ...givenSpec };
   if (props.notifications) {
-    const given = props.spec?.sentinel ?? {};
+    const given = givenSpec?.sentinel ?? {};
     for (const field of ["notificationScript", "clientReconfigScript"] as const) {
       if (given[field] !== undefined) {
         add(`spec.sentinel.${field}`, given[field], "is set by the construct with notifications: remove it, or remove notifications");
@@ -747,7 +776,7 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
   // With no maxmemory given, Redis gets the default capped at MAXMEMORY_SHARE_OF_LIMIT of the container's memory
   // limit (defaultMaxmemoryFor), so that the defaults always pass together (1Gi: 768mb).
   const limitBytes = quantityBytes(props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT);
-  const givenRedis: unknown = props.spec?.redis;
+  const givenRedis: unknown = givenSpec?.redis;
   const givenMemory: unknown = isObject(givenRedis) ? givenRedis.memory : undefined;
   // A redis or memory that is not an object is left to the spec's own message.
   const objects = (givenRedis === undefined || isObject(givenRedis)) && (givenMemory === undefined || isObject(givenMemory));
@@ -763,7 +792,7 @@ function validate(props: KubernetesRedisSentinelProps): RedisSentinelConfig {
       message: "is set by the construct: the passwords come from the Secret named in passwordSecret. Remove spec.auth",
     });
   }
-  const tls = props.spec?.tls;
+  const tls = givenSpec?.tls;
   if (tls?.certificates !== undefined) {
     add(
       "spec.tls.certificates",

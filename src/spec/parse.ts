@@ -114,3 +114,28 @@ export function assertProps(props: unknown, example: string): void {
   const value = props === undefined ? "(missing)" : Array.isArray(props) ? "(a list)" : JSON.stringify(props);
   throw new SpecError([{ path: "props", value, message: `must be an object of props: ${example}` }]);
 }
+
+/** Why a Terraform token is refused where a value is rendered into the nodes' configs. */
+export const TOKEN_AT_SYNTH =
+  "is a Terraform token (a variable or another resource's attribute), known only when Terraform applies; it is written into the nodes' configs when the stack is synthesized, so give the value itself";
+
+/**
+ * The spec without its Terraform tokens, and a problem for each one (`isToken` is cdktf's `Token.isUnresolved`):
+ * every spec value is rendered into configs at synth time. Each token is left out of the returned spec, so that
+ * the spec's own checks report nothing else about it.
+ */
+export function withoutTokens(spec: unknown, isToken: (value: unknown) => boolean, pathPrefix = "spec"): { spec: unknown; problems: SpecProblem[] } {
+  const problems: SpecProblem[] = [];
+  const walk = (value: unknown, path: string): unknown => {
+    if (isToken(value)) {
+      problems.push({ path, value: "(a Terraform token)", message: TOKEN_AT_SYNTH });
+      return undefined;
+    }
+    if (Array.isArray(value)) return value.map((item, i) => walk(item, `${path}[${i}]`));
+    if (typeof value === "object" && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, walk(item, `${path}.${key}`)]));
+    }
+    return value;
+  };
+  return { spec: walk(spec, pathPrefix), problems };
+}

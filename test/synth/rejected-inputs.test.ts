@@ -2,11 +2,11 @@
 // the real stacks, and must fail with a SpecError naming the field path as the user wrote it, the value as shown,
 // and the fix, before any construct joins the tree. Many inputs here are ones TypeScript would refuse: they stand
 // for configs built in JavaScript or loaded from files, which only the runtime checks see.
-import { Testing, TerraformStack } from "cdktf";
+import { Testing, TerraformStack, TerraformVariable } from "cdktf";
 import type { App } from "cdktf";
 import { Ec2RedisSentinel, type Ec2RedisSentinelProps } from "../../constructs/ec2-redis-sentinel";
 import { KubernetesRedisSentinel, type KubernetesRedisSentinelProps } from "../../constructs/kubernetes-redis-sentinel";
-import { parseSpec, SpecError, type SpecProblem } from "../../src";
+import { parseSpec, SpecError, TOKEN_AT_SYNTH, type SpecProblem } from "../../src";
 import { buildApp } from "../../stacks/app";
 import { ENVIRONMENTS, type Environment } from "../../stacks/environments";
 import { KUBERNETES_ENVIRONMENTS, type KubernetesEnvironment } from "../../stacks/kubernetes-stack";
@@ -1051,5 +1051,58 @@ describe("the EC2 defaults pass together", () => {
     expect(maxmemory({ instanceType: "r6i.large" })).toBe("2gb");
     expect(maxmemory({ instanceType: "x2iedn.xlarge" })).toBe("2gb"); // not in the table: the default, unchecked
     expect(maxmemory({ instanceType: "t3.micro", spec: { redis: { memory: { maxmemory: "700mb" } } } })).toBe("700mb");
+  });
+});
+
+describe("Terraform tokens", () => {
+  const TOKEN = "(a Terraform token)";
+  const refused = (make: (stack: TerraformStack) => unknown) => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    try {
+      make(stack);
+    } catch (e) {
+      expect(stack.node.children.filter((c) => !(c instanceof TerraformVariable))).toEqual([]);
+      return (e as SpecError).problems;
+    }
+    throw new Error("accepted");
+  };
+  const variable = (stack: TerraformStack, name: string, type: string) => new TerraformVariable(stack, name, { type });
+
+  test("are refused, with the reason, where the configs are rendered from them", () => {
+    expect(refused((s) => new Ec2RedisSentinel(s, "redis", { ...ec2, region: variable(s, "region", "string").stringValue }))).toEqual([
+      problem("region", TOKEN, TOKEN_AT_SYNTH),
+    ]);
+    expect(refused((s) => new Ec2RedisSentinel(s, "redis", { ...ec2, instanceType: variable(s, "type", "string").stringValue }))).toEqual([
+      problem("instanceType", TOKEN, TOKEN_AT_SYNTH),
+    ]);
+    expect(
+      refused((s) => new Ec2RedisSentinel(s, "redis", { ...ec2, spec: { redis: { memory: { maxmemory: variable(s, "mm", "string").stringValue } } } })),
+    ).toEqual([problem("spec.redis.memory.maxmemory", TOKEN, TOKEN_AT_SYNTH)]);
+    expect(refused((s) => new Ec2RedisSentinel(s, "redis", { ...ec2, spec: { topology: { nodeCount: variable(s, "n", "number").numberValue } } }))).toEqual([
+      problem("spec.topology.nodeCount", TOKEN, TOKEN_AT_SYNTH),
+    ]);
+    expect(refused((s) => new Ec2RedisSentinel(s, "redis", { ...ec2, clientCidrs: variable(s, "cidrs", "list(string)").listValue }))[0].path).toBe("clientCidrs");
+    expect(refused((s) => new KubernetesRedisSentinel(s, "redis", { ...k8s, namespace: variable(s, "ns", "string").stringValue }))).toEqual([
+      problem("namespace", TOKEN, TOKEN_AT_SYNTH),
+    ]);
+    expect(
+      refused((s) => new KubernetesRedisSentinel(s, "redis", { ...k8s, spec: { redis: { memory: { maxmemory: variable(s, "mm", "string").stringValue } } } })),
+    ).toEqual([problem("spec.redis.memory.maxmemory", TOKEN, TOKEN_AT_SYNTH)]);
+  });
+
+  test("are accepted where they only become resource attributes", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    const size = variable(stack, "size", "number").numberValue;
+    const cidr = variable(stack, "cidr", "string").stringValue;
+    new Ec2RedisSentinel(stack, "vm", { ...ec2, dataVolumeGiB: size, clientCidrs: ["10.20.100.0/24", cidr] });
+    const secret = variable(stack, "secret", "string").stringValue;
+    const limit = variable(stack, "limit", "string").stringValue;
+    new KubernetesRedisSentinel(stack, "pods", { ...k8s, passwordSecret: secret, resources: { limits: { memory: limit } }, spec: { redis: k8sMemory } });
+    const json = JSON.parse(Testing.synth(stack));
+    expect((Object.values(json.resource.aws_ebs_volume) as Array<{ size: unknown }>).map((v) => v.size)).toEqual(["${var.size}", "${var.size}", "${var.size}"]);
+    expect(JSON.stringify(json.resource.aws_vpc_security_group_ingress_rule)).toContain('"cidr_ipv4":"${var.cidr}"');
+    const text = JSON.stringify(json.resource.kubernetes_stateful_set_v1);
+    expect(text).toContain('"secret_name":"${var.secret}"');
+    expect(text).toContain('"memory":"${var.limit}"');
   });
 });
