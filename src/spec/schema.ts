@@ -18,6 +18,7 @@ import {
   DEFAULT_APP_USER_RULES,
   MAX_NODE_COUNT,
 } from "./defaults";
+import { REDIS_COMMAND_TABLE } from "./redis-commands";
 import { parseSize } from "./size";
 
 // No `abort` on any check: in zod 4 an explicit abort also stops the cross-field rules below, and one error
@@ -247,6 +248,33 @@ const ACL_RULE = new RegExp(
   "i",
 );
 
+/**
+ * What Redis would refuse in one permission rule (its command table: REDIS_COMMAND_TABLE): an unknown category,
+ * command or subcommand, or a subcommand taken away (`-config|get`) from a command that has none.
+ */
+export function aclRuleProblem(rule: string): string | undefined {
+  const { version, categories, commands } = REDIS_COMMAND_TABLE;
+  const match = /^([+-])(@?)([^|]+)(?:\|(.+))?$/.exec(rule);
+  if (!match) return undefined;
+  const [, sign, category, name, sub] = match;
+  const lower = name.toLowerCase();
+  if (category) {
+    return lower === "all" || categories.includes(lower)
+      ? undefined
+      : `${rule}: Redis ${version} has no ACL category "${name}" (ACL CAT: ${categories.join(", ")})`;
+  }
+  const subcommands = commands[lower];
+  if (subcommands === undefined) return `${rule}: Redis ${version} has no command "${name}" (COMMAND LIST)`;
+  if (sub === undefined) return undefined;
+  if (subcommands.length > 0) {
+    return subcommands.includes(sub.toLowerCase())
+      ? undefined
+      : `${rule}: ${lower} has no subcommand "${sub}" in Redis ${version}; it has ${subcommands.join(", ")}`;
+  }
+  // A command without subcommands may be allowed for one first argument (+select|0), never denied so.
+  return sign === "+" ? undefined : `${rule}: Redis refuses to deny a first argument of ${lower}; deny the command, or allow the arguments you want with +${lower}|<argument>`;
+}
+
 const aclUser = z.strictObject({
   /** User name; its password is the secret `<name>-password`. */
   name: z
@@ -263,6 +291,13 @@ const aclUser = z.strictObject({
       (rules) => rules.trim().length > 0 && rules.trim().split(/\s+/).every((rule) => ACL_RULE.test(rule)),
       'must list permissions only (such as "~* &* +@all -@admin -@dangerous +info"), with no quote, $, backtick or backslash in a pattern: passwords come from auth.secrets, and on/off/nopass are set by the cluster',
     )
+    .superRefine((rules, ctx) => {
+      // Commands and categories Redis does not know make redis-server refuse the ACL file, and abort at boot.
+      for (const rule of rules.trim().split(/\s+/)) {
+        const problem = ACL_RULE.test(rule) ? aclRuleProblem(rule) : undefined;
+        if (problem) ctx.addIssue({ code: "custom", input: rules, message: problem });
+      }
+    })
     .default(DEFAULT_APP_USER_RULES),
 });
 

@@ -768,6 +768,34 @@ const cases: Case[] = [
       ),
     ],
   },
+  // ACL rules Redis would refuse at boot (its command table, read from a real redis-server)
+  {
+    name: "an ACL category Redis does not have",
+    target: { ec2: { ...ec2, spec: { acl: { users: [{ name: "app", rules: "~* +@reads" }] } } } },
+    problems: [
+      problem(
+        "spec.acl.users[0].rules",
+        '"~* +@reads"',
+        "+@reads: Redis 7.0.15 has no ACL category \"reads\" (ACL CAT: admin, bitmap, blocking, connection, dangerous, fast, geo, hash, hyperloglog, keyspace, list, pubsub, read, scripting, set, slow, sortedset, stream, string, transaction, write)",
+      ),
+    ],
+  },
+  {
+    name: "an ACL command Redis does not have",
+    target: { ec2: { ...ec2, spec: { acl: { users: [{ name: "app", rules: "~* +gett" }] } } } },
+    problems: [problem("spec.acl.users[0].rules", '"~* +gett"', '+gett: Redis 7.0.15 has no command "gett" (COMMAND LIST)')],
+  },
+  {
+    name: "an ACL subcommand Redis does not have",
+    target: { kubernetes: { ...k8s, spec: { redis: k8sMemory, acl: { users: [{ name: "app", rules: "~* +client|nosuch" }] } } } },
+    problems: [
+      problem(
+        "spec.acl.users[0].rules",
+        '"~* +client|nosuch"',
+        '+client|nosuch: client has no subcommand "nosuch" in Redis 7.0.15; it has caching, getname, getredir, help, id, info, kill, list, no-evict, pause, reply, setname, tracking, trackinginfo, unblock, unpause',
+      ),
+    ],
+  },
   // Kubernetes quantities and objects
   {
     name: "a zero memory limit",
