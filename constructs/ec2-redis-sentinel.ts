@@ -40,6 +40,7 @@ import {
   MAXMEMORY_SHARE_OF_MEMORY,
   parseEc2Placement,
   assertProps,
+  describeValue,
   withoutTokens,
   TOKEN_AT_SYNTH,
   parseSpec,
@@ -683,7 +684,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   }
   const retention = props.backups?.retentionDays;
   if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 1000)) {
-    problems.push({ path: "backups.retentionDays", value: String(retention), message: "must be a whole number of days from 1 to 1000, such as 14" });
+    problems.push({ path: "backups.retentionDays", value: describeValue(retention), message: "must be a whole number of days from 1 to 1000, such as 14" });
   }
   let config: RedisSentinelConfig | undefined;
   let placement: Ec2Placement | undefined;

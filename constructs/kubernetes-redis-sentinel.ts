@@ -18,6 +18,7 @@ import {
   renderNotificationScript,
   SYSTEM_USERS,
   assertProps,
+  describeValue,
   withoutTokens,
   TOKEN_AT_SYNTH,
   defaultMaxmemoryFor,
@@ -663,8 +664,7 @@ const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 /** The props and the spec, validated together: one error lists every problem, before anything joins the tree. */
 function validate(given: KubernetesRedisSentinelProps): RedisSentinelConfig {
   const problems: SpecProblem[] = [];
-  const add = (path: string, value: unknown, message: string) =>
-    problems.push({ path, value: value === undefined ? "(missing)" : JSON.stringify(value), message });
+  const add = (path: string, value: unknown, message: string) => problems.push({ path, value: describeValue(value), message });
   // Terraform tokens: the names that the pods' files and host names are rendered from must be literals; props that
   // only become resource attributes may be tokens, and are checked as a valid stand-in.
   const props: Record<string, unknown> = { ...given };

@@ -84,9 +84,18 @@ function formatPath(path: readonly PropertyKey[]): string {
 
 function formatValue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return "(present)";
-  const input = (issue as { input?: unknown }).input;
-  if (input === undefined) return "(missing)";
-  const text = JSON.stringify(input) ?? String(input);
+  return describeValue((issue as { input?: unknown }).input);
+}
+
+/**
+ * A value as an error shows it: JSON (so "14" and 14 differ), NaN and Infinity by name, shortened past 60
+ * characters, and never a private key pasted in by mistake.
+ */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "(missing)";
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+  const text = JSON.stringify(value) ?? String(value);
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) return "(hidden: a private key)";
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

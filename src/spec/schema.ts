@@ -201,6 +201,9 @@ const redis = z
         maxmemory: z
           .string({ error: 'must be a size string such as "512mb" or "2gb"' })
           .refine((s) => (parseSize(s) ?? 0) > 0, 'must be a size string above zero such as "512mb" or "2gb"')
+          // Redis warns that a maxmemory below 1 MB is surely a mistake; one past 64 bits does not load at all.
+          .refine((s) => !((parseSize(s) ?? 0) > 0 && parseSize(s)! < 2 ** 20), 'is below 1mb, surely a mistake (Redis says so too): give a size such as "512mb" or "2gb"')
+          .refine((s) => (parseSize(s) ?? 0) < 2 ** 63, "is larger than Redis can hold (64 bits): give a size such as \"64gb\"")
           .default(DEFAULT_MAXMEMORY),
         /** @default "allkeys-lru" */
         policy: z

@@ -796,6 +796,27 @@ const cases: Case[] = [
       ),
     ],
   },
+  // Values shown as they are, never a key
+  {
+    name: "a maxmemory below 1mb",
+    target: { ec2: { ...ec2, spec: { redis: { memory: { maxmemory: "100kb" } } } } },
+    problems: [problem("spec.redis.memory.maxmemory", '"100kb"', 'is below 1mb, surely a mistake (Redis says so too): give a size such as "512mb" or "2gb"')],
+  },
+  {
+    name: "a maxmemory past 64 bits",
+    target: { ec2: { ...ec2, spec: { redis: { memory: { maxmemory: "99999999999999gb" } } } } },
+    problems: [problem("spec.redis.memory.maxmemory", '"99999999999999gb"', 'is larger than Redis can hold (64 bits): give a size such as "64gb"')],
+  },
+  {
+    name: "a NaN node count, shown as NaN",
+    target: { ec2: { ...ec2, spec: { topology: { nodeCount: NaN } } } },
+    problems: [problem("spec.topology.nodeCount", "NaN", "nodeCount must be a whole number")],
+  },
+  {
+    name: "a private key pasted into a field, never echoed",
+    target: { kubernetes: { ...k8s, spec: { tls: { enabled: true } }, tlsSecret: "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC" } },
+    problems: [problem("tlsSecret", "(hidden: a private key)", "must be the name of a Secret: lower-case letters, digits, '-' and '.', such as redis-tls")],
+  },
   // Kubernetes quantities and objects
   {
     name: "a zero memory limit",
