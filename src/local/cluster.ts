@@ -116,12 +116,12 @@ export class LocalCluster {
   ): Promise<LocalCluster> {
     requireBinaries();
     const log = options.log ?? (() => undefined);
-    const dir = path.resolve(options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "redis-ha-")));
-    if (!safePath.test(dir)) throw new Error(`--dir must be a path of letters, digits, '.', '_', '-' and '/': ${dir}`);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (fs.existsSync(path.join(dir, STATE_FILE))) {
+    // Everything is checked before the directory is made: a refused start leaves nothing behind.
+    const given = options.dir === undefined ? undefined : path.resolve(options.dir);
+    if (given !== undefined && !safePath.test(given)) throw new Error(`--dir must be a path of letters, digits, '.', '_', '-' and '/': ${given}`);
+    if (given !== undefined && fs.existsSync(path.join(given, STATE_FILE))) {
       throw new Error(
-        `${dir} already holds a local cluster: stop it with \`redis-ha local down --dir ${dir}\` and remove the directory, or choose another --dir`,
+        `${given} already holds a local cluster: stop it with \`redis-ha local down --dir ${given}\` and remove the directory, or choose another --dir`,
       );
     }
 
@@ -139,6 +139,8 @@ export class LocalCluster {
         if (!fs.existsSync(path.join(tlsDir, key))) throw new Error(`${path.join(tlsDir, key)} is missing (tlsDir)`);
       }
     }
+    const dir = given ?? fs.mkdtempSync(path.join(os.tmpdir(), "redis-ha-"));
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.mkdirSync(path.join(dir, SECRETS_DIR), { mode: 0o700 });
     for (const key of keys) {
       fs.writeFileSync(path.join(dir, SECRETS_DIR, key), randomBytes(24).toString("base64url"), { mode: 0o600 });

@@ -242,6 +242,8 @@ test("the tarball holds the compiled public API with its declarations, README an
     expect(file).toMatch(/^(package\.json|README\.md|dist\/(src|constructs)\/.+\.(js|d\.ts))$/);
   }
   for (const js of files.filter((f) => f.endsWith(".js"))) expect(files).toContain(js.replace(/\.js$/, ".d.ts"));
+  // The built bin is executable in the clone too (npx redis-ha after npm run build).
+  fs.accessSync(path.join(REPO, "dist", "src", "cli", "main.js"), fs.constants.X_OK);
   // Every entry point and the bin are in it.
   const targets = Object.values(manifest.exports).flatMap((t) => (typeof t === "string" ? [t] : [t.types, t.default]));
   for (const target of [...targets, manifest.main, manifest.types, ...Object.values(manifest.bin)]) {

@@ -2,6 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { isOurProcess, isRunning, startProcess, stopProcess } from "../../src/local/processes";
+import { LocalCluster } from "../../src/local/cluster";
+import { parseSpec } from "../../src/spec";
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "processes-test-"));
 const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "processes-test-"));
@@ -33,4 +35,14 @@ test("a process that moved below its home still counts (Redis moves to its `dir`
   expect(isOurProcess(pid, "sleep", home)).toBe(true);
   expect(isOurProcess(pid, "sleep", `${home}-other`)).toBe(false); // a prefix of the name is not a parent
   await stopProcess(pid);
+});
+
+test("a refused local start leaves no directory behind (TLS without a tlsDir)", async () => {
+  const dir = path.join(os.tmpdir(), `redis-ha-refused-${process.pid}`);
+  const config = parseSpec({
+    auth: { secrets: { source: "env", prefix: "REDIS_HA_" } },
+    tls: { enabled: true, certificates: { source: "directory", path: "/etc/redis-ha-tls" } },
+  });
+  await expect(LocalCluster.up(config, { dir })).rejects.toThrow("this cluster uses TLS: give a directory holding tls.crt, tls.key and ca.crt");
+  expect(fs.existsSync(dir)).toBe(false);
 });
