@@ -133,7 +133,11 @@ export async function connect(client: Redis): Promise<void> {
     await client.call("PING");
   } catch (e) {
     // "Connection is closed" after a refused AUTH: the refusal (WRONGPASS, ...) says more.
-    throw lastErrors.get(client) ?? e;
+    const error = lastErrors.get(client) ?? e;
+    if (/^NOAUTH/.test(messageOf(error)) && !client.options.password) {
+      throw new Error(`${messageOf(error)}: no password was given. Set REDIS_PASSWORD (and SENTINEL_PASSWORD where the sentinels' differs)`);
+    }
+    throw error;
   }
 }
 

@@ -380,10 +380,19 @@ export async function drill(options: DrillOptions): Promise<DrillResult> {
   };
 
   try {
-    const named = await askSentinels(options, masterName);
-    const answers = named.filter((m): m is string => m !== undefined);
+    const asked = await Promise.all(
+      options.sentinels.map((s) =>
+        withConnection(s, options.credentials.sentinel, async (c) => {
+          const m = fieldsOf(await c.call("SENTINEL", "MASTER", masterName));
+          return { master: formatEndpoint({ host: m.ip, port: Number(m.port) }) };
+        }).catch((e: unknown) => ({ master: undefined, error: `${formatEndpoint(s)}: ${messageOf(e)}` })),
+      ),
+    );
+    const answers = asked.map((a) => a.master).filter((m): m is string => m !== undefined);
     if (answers.length === 0) {
-      problems.push(`no sentinel of ${options.sentinels.length} names a master for "${masterName}"`);
+      // Say why: connection refused, a wrong password, an unknown master name.
+      const errors = asked.flatMap((a) => ("error" in a && a.error ? [a.error] : []));
+      problems.push(`no sentinel of ${options.sentinels.length} names a master for "${masterName}": ${errors.join("; ")}`);
       return result();
     }
     if (new Set(answers).size > 1) {
