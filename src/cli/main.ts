@@ -68,7 +68,11 @@ class UsageError extends Error {}
 function loadSpec(file: string | undefined): RedisSentinelConfig {
   if (!file) return parseSpec(DEFAULT_LOCAL_SPEC);
   const spec: unknown = parseYaml(fs.readFileSync(file, "utf8"));
-  const withAuth = spec && typeof spec === "object" && !("auth" in spec) ? { ...spec, auth: DEFAULT_LOCAL_SPEC.auth } : spec;
+  if (spec === null || spec === undefined) {
+    throw new UsageError(`${file} holds no spec: write its fields, such as "topology:\n  nodeCount: 3", or leave --spec out for the defaults`);
+  }
+  // A list or a scalar is left to the spec's own message; only an object gets the local password store.
+  const withAuth = typeof spec === "object" && !Array.isArray(spec) && !("auth" in spec) ? { ...spec, auth: DEFAULT_LOCAL_SPEC.auth } : spec;
   return parseSpec(withAuth);
 }
 

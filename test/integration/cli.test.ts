@@ -90,6 +90,20 @@ test("a bad spec file is refused with every problem before anything starts", () 
   expect(fs.existsSync(other)).toBe(false);
 });
 
+test.each([
+  ["an empty spec file", "", 2, "holds no spec: write its fields"],
+  ["a YAML list", "- nodeCount: 3\n", 1, '  - (spec) = [{"nodeCount":3}]: must be an object, such as'],
+])("%s as the spec is refused with a message that says so, nothing created", (_, text, status, message) => {
+  const spec = path.join(root, "odd.yaml");
+  fs.writeFileSync(spec, text);
+  const other = path.join(root, "never-created");
+  const up = redisHa("local", "up", "--dir", other, "--spec", spec);
+  expect(up.stderr).toContain(message);
+  expect(up.stderr).not.toContain("TypeError");
+  expect(up.status).toBe(status);
+  expect(fs.existsSync(other)).toBe(false);
+});
+
 test("an unknown action prints the usage and exits 2", () => {
   const result = redisHa("local", "sideways");
   expect(result.status).toBe(2);
