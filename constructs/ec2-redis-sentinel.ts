@@ -582,6 +582,14 @@ export class Ec2RedisSentinel extends Construct {
 
   /** Opens the Redis and Sentinel ports to `peer`: one ingress rule per port. A peer admitted already is left as it is. */
   allowFrom(peer: Peer): void {
+    const given: unknown = peer;
+    const cidr: unknown = isObject(given) ? given.cidr : undefined;
+    const group: unknown = isObject(given) ? given.securityGroupId : undefined;
+    if (typeof cidr !== "string" && typeof group !== "string") {
+      throw new SpecError([
+        { path: "allowFrom", value: describeValue(peer), message: 'must be { cidr: "10.20.100.0/24" } or { securityGroupId: "sg-0abc1234" }' },
+      ]);
+    }
     if ("cidr" in peer && !Token.isUnresolved(peer.cidr)) {
       const problem = ipv4CidrProblem(peer.cidr) ?? widePeerProblem(peer.cidr, this.placement.allowPublicPeers);
       if (problem) throw new SpecError([{ path: "allowFrom.cidr", value: JSON.stringify(peer.cidr), message: problem }]);

@@ -1083,6 +1083,14 @@ test("allowPublicPeers admits a public client CIDR; allowFrom refuses a public o
   expect(rules().map((r) => r.cidr_ipv4)).toEqual(expect.arrayContaining(["52.95.0.0/16", "8.8.8.0/24", "10.20.100.0/24"]));
 });
 
+test("EC2 allowFrom refuses no peer, or an empty one, as a SpecError", () => {
+  const cluster = new Ec2RedisSentinel(new TerraformStack(Testing.app(), "test"), "redis", ec2);
+  for (const peer of [undefined, {}, { cidr: 10 }]) {
+    expect(() => cluster.allowFrom(peer as unknown as { cidr: string })).toThrow(SpecError);
+    expect(() => cluster.allowFrom(peer as unknown as { cidr: string })).toThrow('must be { cidr: "10.20.100.0/24" } or { securityGroupId: "sg-0abc1234" }');
+  }
+});
+
 test("Kubernetes allowFrom refuses a peer that admits every namespace, or no peer at all", () => {
   const cluster = new KubernetesRedisSentinel(new TerraformStack(Testing.app(), "test"), "redis", k8s);
   expect(() => cluster.allowFrom({ namespaceSelector: {} })).toThrow(`allowFrom = {"namespaceSelector":{}}: ${EVERY_NAMESPACE}`);
