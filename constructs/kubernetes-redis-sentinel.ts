@@ -60,7 +60,7 @@ export const POD_NOTIFY_SCRIPTS = {
 /** The file the scripts read the webhook URL from: the key of `notifications.webhookUrlSecret`, mounted alone. */
 export const POD_WEBHOOK_URL_FILE = "/etc/redis-ha-webhook/webhook-url";
 
-/** Prometheus scraping and alerting for the cluster (issue #6). */
+/** Prometheus scraping and alerting for the cluster: exporters, their network policies, a PrometheusRule. */
 export interface KubernetesMonitoring {
   /** The Prometheus pods: each gets a network policy admitting it to the exporters' ports only. */
   readonly peers: readonly KubernetesPeer[];
@@ -78,7 +78,7 @@ export interface KubernetesMonitoring {
   readonly alertRules?: AlertRulesOptions;
 }
 
-/** Failover notifications: Sentinel's notification-script and client-reconfig-script (issue #6). */
+/** Failover notifications: Sentinel's notification-script and client-reconfig-script. */
 export interface KubernetesNotifications {
   /**
    * POST every event as JSON to the URL held in this Secret's key. The URL is read from the mounted file at each
@@ -132,7 +132,7 @@ export interface KubernetesRedisSentinelProps {
   readonly clients?: readonly KubernetesPeer[];
   /** @default "cluster.local" */
   readonly clusterDomain?: string;
-  /** Sentinels as sidecars of the Redis pods (seed 003), or in a StatefulSet of their own (seed 004). @default "sidecar" */
+  /** Sentinels as sidecars of the Redis pods, or in a StatefulSet of their own. @default "sidecar" */
   readonly sentinels?: "sidecar" | "separate";
   /**
    * A redis_exporter sidecar in every pod (port 9121 named `metrics`, scraping Redis, or the sentinel in a Sentinel pod
@@ -161,8 +161,8 @@ interface Workload {
 }
 
 /**
- * Redis with Sentinel on Kubernetes: a StatefulSet whose pods each run Redis and a Sentinel sidecar (seed 003), or,
- * with `sentinels: "separate"`, a second StatefulSet of Sentinel pods (seed 004); pods know each other by stable
+ * Redis with Sentinel on Kubernetes: a StatefulSet whose pods each run Redis and a Sentinel sidecar, or,
+ * with `sentinels: "separate"`, a second StatefulSet of Sentinel pods; pods know each other by stable
  * DNS names through headless Services. An init container runs the same boot script as a VM (it asks the sentinels
  * for the current master; an empty pod never becomes master while a peer holds data), a preStop hook hands the
  * master over before a Redis pod stops, and network policies admit only the cluster's own pods and the clients.

@@ -162,7 +162,7 @@ async function timeToCatchUp(replica: Endpoint, options: VerifyOptions, target: 
 }
 
 /**
- * Checks a running cluster through its sentinels, as seed 001's success criteria ask: every sentinel answers and
+ * Checks a running cluster through its sentinels, as an operator's post-deploy check: every sentinel answers and
  * names the same master, `SENTINEL CKQUORUM` is OK, the master answers with role master, the expected replicas
  * are online, and each caught up with the master within `maxLagSeconds`; and the master takes a write (a DEL of
  * `WRITE_PROBE_KEY`, which no one writes: no data changes).

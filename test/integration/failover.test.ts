@@ -89,7 +89,7 @@ describe("kill -9 of the master", () => {
   });
 });
 
-describe("one sentinel down (seed 001, test 3)", () => {
+describe("one sentinel down", () => {
   test("the other two still reach the quorum, and a master killed now is still failed over", async () => {
     await cluster.stop("sentinel", 2);
     // The others count it out once it has been silent for down-after-milliseconds.

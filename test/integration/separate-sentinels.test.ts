@@ -8,7 +8,7 @@ import { parseSpec } from "../../src/spec";
 import { killMaster, restartAsReplica } from "./failover-checks";
 import { processesUnder } from "./leaks";
 
-// Sentinels apart from Redis (seed 004): Redis on 127.0.10.11-13, the sentinels on 127.0.10.21-23.
+// Sentinels apart from Redis: Redis on 127.0.10.11-13, the sentinels on 127.0.10.21-23.
 jest.setTimeout(120_000);
 
 const config = parseSpec({ auth: { secrets: { source: "env", prefix: "REDIS_HA_" } } });

@@ -1,4 +1,4 @@
-// The catalogue of rejected inputs (issue #5, item 5): each bad configuration goes through the real constructs or
+// The catalogue of rejected inputs: each bad configuration goes through the real constructs or
 // the real stacks, and must fail with a SpecError naming the field path as the user wrote it, the value as shown,
 // and the fix, before any construct joins the tree. Many inputs here are ones TypeScript would refuse: they stand
 // for configs built in JavaScript or loaded from files, which only the runtime checks see.
