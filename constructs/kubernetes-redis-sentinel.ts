@@ -285,7 +285,7 @@ export class KubernetesRedisSentinel extends Construct {
   /** Admits `peer`'s pods to the Redis and Sentinel ports, with a network policy of its own. */
   allowFrom(peer: KubernetesPeer): void {
     const problem = peerProblem(peer);
-    if (problem) throw new SpecError([{ path: "allowFrom", value: peer === undefined ? "(missing)" : JSON.stringify(peer), message: problem }]);
+    if (problem) throw new SpecError([{ path: "allowFrom", value: describeValue(peer), message: problem }]);
     const k = this.peers++;
     this.admit(`client-${k}`, `${this.policyBase.name}-client-${k}`, peerOf(peer));
   }
@@ -682,6 +682,7 @@ function validate(given: KubernetesRedisSentinelProps): RedisSentinelConfig {
   return validateLiterals(props as unknown as KubernetesRedisSentinelProps, problems, add);
 }
 
+/** The checks of `validate`, on props whose Terraform tokens were reported or replaced by valid stand-ins. */
 function validateLiterals(
   props: KubernetesRedisSentinelProps,
   problems: SpecProblem[],
