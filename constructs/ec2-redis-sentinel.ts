@@ -36,7 +36,8 @@ import {
   instanceMemoryBytes,
   DEFAULT_INSTANCE_TYPE,
   parseSize,
-  defaultMaxmemoryFor,
+  withDefaultMaxmemory,
+  isObject,
   MAXMEMORY_SHARE_OF_MEMORY,
   parseEc2Placement,
   assertProps,
@@ -641,16 +642,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   // With no maxmemory given, Redis gets the default capped at 75% of the instance type's memory, where we know it.
   const instanceType = props.instanceType ?? DEFAULT_INSTANCE_TYPE;
   const instanceMemory = typeof instanceType === "string" && !Token.isUnresolved(instanceType) ? instanceMemoryBytes(instanceType) : undefined;
-  const capped = instanceMemory === undefined ? undefined : defaultMaxmemoryFor(instanceMemory);
-  const givenRedis: unknown = spec?.redis;
-  const givenMemory: unknown = isObject(givenRedis) ? givenRedis.memory : undefined;
-  if (
-    capped !== undefined &&
-    (givenRedis === undefined || isObject(givenRedis)) &&
-    (givenMemory === undefined || (isObject(givenMemory) && givenMemory.maxmemory === undefined))
-  ) {
-    spec = { ...spec, redis: { ...(givenRedis as object), memory: { ...(givenMemory as object), maxmemory: capped } } };
-  }
+  spec = withDefaultMaxmemory(spec, instanceMemory);
   if (props.notifications) {
     const arn = props.notifications.snsTopicArn;
     if (Token.isUnresolved(arn) || !/^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)) {
@@ -797,8 +789,6 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   if (problems.length > 0 || !config || !placement) throw new SpecError(problems);
   return { config, placement };
 }
-
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** Plan-time checks of a node's subnet against its placement. */
 function subnetChecks(index: number, node: Ec2Placement["nodes"][number], vpcId: string) {

@@ -21,7 +21,8 @@ import {
   describeValue,
   withoutTokens,
   TOKEN_AT_SYNTH,
-  defaultMaxmemoryFor,
+  withDefaultMaxmemory,
+  isObject,
   MAXMEMORY_SHARE_OF_MEMORY,
   parseSize,
   parseSpec,
@@ -572,8 +573,6 @@ export const DEFAULT_MEMORY_LIMIT = "1Gi";
 /** maxmemory may use this share of the container's memory limit; the rest covers buffers and fork copy-on-write. */
 export const MAXMEMORY_SHARE_OF_LIMIT = MAXMEMORY_SHARE_OF_MEMORY;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-
 /**
  * Bytes in a Kubernetes memory or storage quantity (`1Gi`, `1.5Gi`, `512Mi`, `1G`, `500M`, bytes), or undefined for
  * one that is not a quantity of bytes: a malformed one (`2GB`, `1K`), or one in milli-units (`512m`, 0.512 bytes).
@@ -775,17 +774,8 @@ function validateLiterals(
     };
   }
   // With no maxmemory given, Redis gets the default capped at MAXMEMORY_SHARE_OF_LIMIT of the container's memory
-  // limit (defaultMaxmemoryFor), so that the defaults always pass together (1Gi: 768mb).
-  const limitBytes = quantityBytes(props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT);
-  const givenRedis: unknown = givenSpec?.redis;
-  const givenMemory: unknown = isObject(givenRedis) ? givenRedis.memory : undefined;
-  // A redis or memory that is not an object is left to the spec's own message.
-  const objects = (givenRedis === undefined || isObject(givenRedis)) && (givenMemory === undefined || isObject(givenMemory));
-  const maxmemoryGiven = isObject(givenMemory) && givenMemory.maxmemory !== undefined;
-  const capped = limitBytes === undefined ? undefined : defaultMaxmemoryFor(limitBytes);
-  if (capped !== undefined && objects && !maxmemoryGiven) {
-    spec.redis = { ...(givenRedis as object), memory: { ...(givenMemory as object), maxmemory: capped } };
-  }
+  // limit, so that the defaults always pass together (1Gi: 768mb).
+  Object.assign(spec, withDefaultMaxmemory(spec, quantityBytes(props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT)));
   if ("auth" in spec) {
     problems.push({
       path: "spec.auth",

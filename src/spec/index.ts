@@ -12,7 +12,7 @@ export {
 } from "./secrets";
 export { assertProps, describeValue, parseSpec, SpecError, TOKEN_AT_SYNTH, withoutTokens } from "./parse";
 export type { SpecProblem } from "./parse";
-export { defaultMaxmemoryFor, parseSize } from "./size";
+export { defaultMaxmemoryFor, parseSize, withDefaultMaxmemory } from "./size";
 export {
   cidrProblem,
   DEFAULT_DATA_VOLUME_GIB,
@@ -29,3 +29,4 @@ export {
   parseEc2Placement,
 } from "./ec2";
 export type { Ec2Placement, Ec2PlacementInput } from "./ec2";
+export { isObject } from "./values";

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { majority, redisSentinelSpecSchema, type RedisSentinelConfig } from "./schema";
 import { DEFAULT_APP_USER, DEFAULT_APP_USER_RULES, DEFAULT_REPLICA_PRIORITY } from "./defaults";
+import { isObject } from "./values";
 
 /** One thing wrong with a spec: where, what was given, and what to do instead. */
 export interface SpecProblem {
@@ -119,7 +120,7 @@ function typeMismatch(expected: string, input: unknown): string {
  * construct reads any of them; `example` shows the call with its required props.
  */
 export function assertProps(props: unknown, example: string): void {
-  if (typeof props === "object" && props !== null && !Array.isArray(props)) return;
+  if (isObject(props)) return;
   const value = props === undefined ? "(missing)" : Array.isArray(props) ? "(a list)" : JSON.stringify(props);
   throw new SpecError([{ path: "props", value, message: `must be an object of props: ${example}` }]);
 }

@@ -19,6 +19,7 @@ import {
   MAX_NODE_COUNT,
 } from "./defaults";
 import { REDIS_COMMAND_TABLE } from "./redis-commands";
+import { isObject } from "./values";
 import { parseSize } from "./size";
 
 // No `abort` on any check: in zod 4 an explicit abort also stops the cross-field rules below, and one error
@@ -356,7 +357,7 @@ export const redisSentinelSpecSchema = z
   .superRefine(
     (spec, ctx) => {
       // Not an object at all: the object's own message says so, and there is nothing to cross-check.
-      if (typeof spec !== "object" || spec === null || Array.isArray(spec)) return;
+      if (!isObject(spec)) return;
       // Cross-field rules. They run even when other fields failed, so one error lists every problem; each rule
       // only looks at values that are themselves well-formed.
       const n = spec.topology?.nodeCount;

@@ -1,4 +1,5 @@
 import { DEFAULT_MAXMEMORY, MAXMEMORY_SHARE_OF_MEMORY } from "./defaults";
+import { isObject } from "./values";
 
 const UNITS: Record<string, number> = {
   "": 1,
@@ -29,4 +30,17 @@ export function parseSize(text: string): number | undefined {
 export function defaultMaxmemoryFor(memoryBytes: number): string | undefined {
   const capMb = Math.floor((MAXMEMORY_SHARE_OF_MEMORY * memoryBytes) / 2 ** 20);
   return capMb >= 1 && parseSize(DEFAULT_MAXMEMORY)! > capMb * 2 ** 20 ? `${capMb}mb` : undefined;
+}
+
+/**
+ * `spec` with the default maxmemory for a node of `memoryBytes` (defaultMaxmemoryFor) when it gives none. A spec
+ * whose `redis` or `redis.memory` is not an object is returned as it is, for the spec's own checks to report.
+ */
+export function withDefaultMaxmemory<T>(spec: T, memoryBytes: number | undefined): T {
+  const capped = memoryBytes === undefined ? undefined : defaultMaxmemoryFor(memoryBytes);
+  const redis: unknown = isObject(spec) ? spec.redis : undefined;
+  const memory: unknown = isObject(redis) ? redis.memory : undefined;
+  const objects = (spec === undefined || isObject(spec)) && (redis === undefined || isObject(redis)) && (memory === undefined || isObject(memory));
+  if (capped === undefined || !objects || (isObject(memory) && memory.maxmemory !== undefined)) return spec;
+  return { ...(spec as object), redis: { ...(redis as object), memory: { ...(memory as object), maxmemory: capped } } } as T;
 }
