@@ -225,19 +225,51 @@ export async function missingOn(nc: NetCluster, index: number, keys: readonly st
   return missing;
 }
 
+/** How many replicas confirm a write to node `index` (`SET` of a test key, then `WAIT 1 100`), asked from the controller. */
+async function replicasConfirming(nc: NetCluster, index: number): Promise<number> {
+  const node = nc.cluster.nodes[index];
+  return withClient(node.address, node.redisPort, nc.cluster.credentials("admin"), async (c) => {
+    await c.set("partition:confirm-probe", String(Date.now()));
+    return Number(await c.call("WAIT", "1", "100"));
+  }, 1000);
+}
+
+/** What `healAndSettle` saw. */
+export interface Settled {
+  /** The sentinels' master once healthy. */
+  readonly master: number;
+  readonly healthyMs: number;
+  readonly writableMs: number;
+  /** Moments when two nodes took writes at once (other than `staleWrites`): a second master. */
+  readonly secondMasters: readonly string[];
+  /**
+   * When the node cut off (`cutOff`) took writes beside the new master after the heal, no replica confirming them:
+   * how many probes saw it, and the first and the last, in ms after the heal.
+   */
+  readonly staleWrites: { readonly probes: number; readonly firstMs: number; readonly lastMs: number };
+}
+
 /**
- * Heals and waits for a healthy cluster, watching every node meanwhile: no node but the sentinels' master ever takes
- * a write (the write probe), so the old master never comes back as a second master. With `watchMs`, it watches for
- * at least that long after the heal (a failover the sentinels start late) and waits for a healthy cluster again.
- * Resolves with the master's index and how long the heal took to a healthy cluster and to a writable master.
+ * Heals and waits for a healthy cluster, watching every node meanwhile with a write probe: no node but the
+ * sentinels' master takes a write, so the old master never comes back as a second master. With `watchMs`, it
+ * watches for at least that long after the heal (a failover the sentinels start late) and waits for a healthy
+ * cluster again.
+ *
+ * One exception is measured instead of counted as a second master: `cutOff`, a master cut off from its replicas
+ * before a failover, can take writes again for a moment after the heal. A replica's acknowledgements, queued in its
+ * stalled connection, arrive when it is retransmitted, and the old master counts that replica as good for
+ * `min-replicas-max-lag`, until the connection closes or the sentinels demote it. The replica's acknowledged offset is the one from before
+ * the cut, so such a write is never confirmed by `WAIT 1`: that is checked on every such probe (a confirmed write
+ * there is a second master).
  */
 export async function healAndSettle(
   nc: NetCluster,
-  options: { readonly timeoutMs?: number; readonly watchMs?: number } = {},
-): Promise<{ master: number; healthyMs: number; writableMs: number; secondMasters: string[] }> {
+  options: { readonly timeoutMs?: number; readonly watchMs?: number; readonly cutOff?: number } = {},
+): Promise<Settled> {
   nc.net.heal();
   const healedAt = Date.now();
   const secondMasters: string[] = [];
+  const staleWrites = { probes: 0, firstMs: 0, lastMs: 0 };
   let writableMs: number | undefined;
   let done = false;
   /** The nodes among `candidates` that take a write now, probed at once. */
@@ -258,7 +290,18 @@ export async function healAndSettle(
       // masters are only counted when a second probe of both, at once, finds them still taking writes.
       if (writable.length > 1) {
         const again = await writableOf(writable);
-        if (again.length > 1) secondMasters.push(`+${Date.now() - healedAt} ms: nodes ${again.join(", ")} all take writes`);
+        const atMs = Date.now() - healedAt;
+        if (again.length > 1) {
+          const stale = options.cutOff !== undefined && again.length === 2 && again.includes(options.cutOff);
+          const confirmed = stale ? await replicasConfirming(nc, options.cutOff!).catch(() => 0) : undefined;
+          if (stale && confirmed === 0) {
+            if (staleWrites.probes++ === 0) staleWrites.firstMs = atMs;
+            staleWrites.lastMs = atMs;
+          } else {
+            const how = confirmed === undefined ? "" : ` (node ${options.cutOff}'s write confirmed by ${confirmed} replica(s))`;
+            secondMasters.push(`+${atMs} ms: nodes ${again.join(", ")} all take writes${how}`);
+          }
+        }
       }
       await sleep(100);
     }
@@ -272,7 +315,8 @@ export async function healAndSettle(
     }
     done = true;
     await watch;
-    return { master: indexOf(nc, status.master!.split(":")[0]), healthyMs, writableMs: writableMs ?? healthyMs, secondMasters };
+    const master = indexOf(nc, status.master!.split(":")[0]);
+    return { master, healthyMs, writableMs: writableMs ?? healthyMs, secondMasters, staleWrites };
   } finally {
     done = true;
     await watch;

@@ -15,6 +15,7 @@ import {
   startDirectWriter,
   until,
   type NetCluster,
+  type Settled,
 } from "./partition-checks";
 
 // Network partitions on the VM render: three nodes booted from the rendered configs by the rendered boot script,
@@ -41,6 +42,12 @@ async function current(): Promise<{ m: number; others: number[] }> {
   return { m, others: nc.hosts.map((_, i) => i).filter((i) => i !== m) };
 }
 
+/** The figure of the cut-off master's writes after the heal. */
+const staleFigure = (settled: Settled) =>
+  settled.staleWrites.probes === 0
+    ? "the old master refused every write probe after healing"
+    : `the old master took writes no replica confirmed from ${settled.staleWrites.firstMs} to ${settled.staleWrites.lastMs} ms after healing (${settled.staleWrites.probes} probes)`;
+
 /** Every sentinel the controller can reach names node `m`, and node `m` is the only master. */
 async function expectNoFailover(m: number): Promise<void> {
   for (let i = 0; i < nc.hosts.length; i++) {
@@ -49,9 +56,14 @@ async function expectNoFailover(m: number): Promise<void> {
   }
 }
 
-/** After a heal: node `oldMaster` is a replica of `master` with its link up, and no second master took writes. */
-function expectRejoined(settled: Awaited<ReturnType<typeof healAndSettle>>, master: number, rejoined: number) {
+/**
+ * After a heal: node `rejoined`, the master cut off, is a replica of `master`, and no second master took writes. The
+ * cut-off master's writes after the heal (a replica's queued acknowledgements, see `healAndSettle`) last at most
+ * `min-replicas-max-lag` + 3 s, as its writes after the cut do, and none was confirmed by a replica.
+ */
+function expectRejoined(settled: Settled, master: number, rejoined: number) {
   expect(settled.secondMasters).toEqual([]);
+  expect(settled.staleWrites.lastMs - settled.staleWrites.firstMs).toBeLessThanOrEqual(maxLagMs() + 3000);
   expect(settled.master).toBe(master);
   return roleOf(nc, rejoined).then((role) => expect(role).toBe("slave"));
 }
@@ -73,9 +85,11 @@ test("the master cut off from everyone, the client on the majority side: a new m
   // The minority's sentinel still names the old master: it cannot have heard of the failover.
   expect(await sentinelNamesIn(nc, m)).toBe(nc.cluster.nodes[m].address);
 
-  const settled = await healAndSettle(nc);
+  const settled = await healAndSettle(nc, { cutOff: m });
   await expectRejoined(settled, promoted, m);
-  figure(`master cut off from everyone: writable new master ${failoverMs} ms after the cut; healthy ${settled.healthyMs} ms after healing`);
+  figure(
+    `master cut off from everyone: writable new master ${failoverMs} ms after the cut; healthy ${settled.healthyMs} ms after healing; ${staleFigure(settled)}`,
+  );
 });
 
 test("the master cut off while a client keeps writing to it: it refuses writes before the majority promotes another node; no WAIT 1 write is lost", async () => {
@@ -116,7 +130,7 @@ test("the master cut off while a client keeps writing to it: it refuses writes b
   expect(plainResult.errors.get("NOREPLICAS Not enough good replicas to write.")).toBeGreaterThan(0);
 
   const promoted = indexOf(nc, promotedAddress);
-  const settled = await healAndSettle(nc);
+  const settled = await healAndSettle(nc, { cutOff: m });
   await expectRejoined(settled, promoted, m);
   const lostPlain = await missingOn(nc, promoted, acceptedAfterCut.map((a) => a.key));
   const lostWaited = await missingOn(nc, promoted, waitedResult.acks.map((a) => a.key));
@@ -126,7 +140,8 @@ test("the master cut off while a client keeps writing to it: it refuses writes b
   figure(
     `master cut off, client with it: writes accepted for ${lastAcceptedMs} ms after the cut (${acceptedAfterCut.length} writes at ` +
       `${ratePerSecond}/s), new master writable ${promotedAt - cutAt} ms after the cut; lost after healing: ` +
-      `${lostPlain} of ${acceptedAfterCut.length} acknowledged without WAIT, ${lostWaited} of ${waitedResult.acks.length} confirmed by WAIT 1`,
+      `${lostPlain} of ${acceptedAfterCut.length} acknowledged without WAIT, ${lostWaited} of ${waitedResult.acks.length} confirmed by WAIT 1; ` +
+      staleFigure(settled),
   );
 });
 
