@@ -45,6 +45,7 @@ import {
   withoutTokens,
   TOKEN_AT_SYNTH,
   parseSpec,
+  prefixProblem,
   CERTIFICATE_KEYS,
   EXPORTER_PORT,
   renderAlertRules,
@@ -714,7 +715,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
       },
       "auth.secrets.region": { path: "region", value: JSON.stringify(props.region), message: "must be an AWS region, such as eu-west-1" },
     };
-    problems.push(...e.problems.map((p) => fromProps[p.path] ?? { ...p, path: `spec.${p.path}` }));
+    problems.push(...e.problems.map((p) => fromProps[p.path] ?? prefixProblem("spec.", p)));
   }
   const {
     spec: _spec,

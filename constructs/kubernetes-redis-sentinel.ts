@@ -26,6 +26,7 @@ import {
   MAXMEMORY_SHARE_OF_MEMORY,
   parseSize,
   parseSpec,
+  prefixProblem,
   CERTIFICATE_KEYS,
   secretKeys,
   terraformLiteral,
@@ -809,7 +810,7 @@ function validateLiterals(
       } else if (p.path === "tls.certificates") {
         add("tlsSecret", props.tlsSecret, "is only read with TLS: set spec.tls.enabled to true, or remove tlsSecret");
       } else {
-        problems.push({ ...p, path: `spec.${p.path}` });
+        problems.push(prefixProblem("spec.", p));
       }
     }
   }

@@ -1,6 +1,6 @@
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { SpecError, toProblems } from "./parse";
+import { prefixProblem, SpecError, toProblems } from "./parse";
 
 /** Default instance type: 2 vCPU, 2 GiB. */
 export const DEFAULT_INSTANCE_TYPE = "t3.small";
@@ -343,7 +343,7 @@ export function parseEc2Placement(
       : derived && !usableHost(n.subnetCidr!, n.privateIp)
         ? `derived as ${n.privateIp}, which ${n.subnetCidr} cannot hold. Give the address`
         : undefined;
-    return problem ? [{ path: `${pathPrefix}nodes[${n.index}].privateIp`, value: JSON.stringify(n.privateIp), message: problem }] : [];
+    return problem ? [prefixProblem(pathPrefix, { path: `nodes[${n.index}].privateIp`, value: JSON.stringify(n.privateIp), message: problem })] : [];
   });
   if (problems.length > 0) throw new SpecError(problems);
   return { ...result.data, nodes: nodes.map(({ index: _index, ...n }) => n) };

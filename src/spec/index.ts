@@ -10,7 +10,7 @@ export {
   secretLocation,
   SYSTEM_USERS,
 } from "./secrets";
-export { assertProps, describeValue, parseSpec, SpecError, TOKEN_AT_SYNTH, withoutTokens } from "./parse";
+export { assertProps, describeValue, parseSpec, prefixProblem, SpecError, TOKEN_AT_SYNTH, withoutTokens } from "./parse";
 export type { SpecProblem } from "./parse";
 export { defaultMaxmemoryFor, parseSize, withDefaultMaxmemory } from "./size";
 export {
