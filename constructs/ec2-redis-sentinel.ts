@@ -29,6 +29,8 @@ import { Token } from "cdktf";
 import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
 import {
+  AWS_REGION,
+  SNS_TOPIC_ARN,
   base64GzipExpression,
   instanceArchitecture,
   ipv4CidrProblem,
@@ -646,7 +648,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   spec = withDefaultMaxmemory(spec, instanceMemory);
   if (props.notifications) {
     const arn = props.notifications.snsTopicArn;
-    if (Token.isUnresolved(arn) || !/^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)) {
+    if (Token.isUnresolved(arn) || !SNS_TOPIC_ARN.test(arn)) {
       problems.push({
         path: "notifications.snsTopicArn",
         value: JSON.stringify(arn),
@@ -782,7 +784,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   const region = props.region;
   placement?.nodes.forEach((node, i) => {
     const zone = node.availabilityZone;
-    if (typeof region !== "string" || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region) || Token.isUnresolved(zone)) return;
+    if (typeof region !== "string" || !AWS_REGION.test(region) || Token.isUnresolved(zone)) return;
     if (!zone.startsWith(region) || zone.length === region.length) {
       problems.push({ path: `nodes[${i}].availabilityZone`, value: JSON.stringify(zone), message: `is not a zone of region ${region}: those are named ${region}a, ${region}b, ...` });
     }

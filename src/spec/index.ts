@@ -1,4 +1,5 @@
 export * from "./defaults";
+export { AWS_REGION, AWS_REGION_PATTERN, SNS_TOPIC_ARN } from "./aws";
 export { majority, redisSentinelSpecSchema, RESERVED_USER_NAMES } from "./schema";
 export type { AclUser, RedisSentinelConfig, RedisSentinelSpec, SecretStore } from "./schema";
 export {
