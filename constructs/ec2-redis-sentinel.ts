@@ -37,10 +37,9 @@ import {
   widePeerProblem,
   instanceMemoryBytes,
   DEFAULT_INSTANCE_TYPE,
-  parseSize,
+  maxmemoryProblem,
   withDefaultMaxmemory,
   isObject,
-  MAXMEMORY_SHARE_OF_MEMORY,
   parseEc2Placement,
   assertProps,
   describeValue,
@@ -770,16 +769,15 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
         'cannot be read on a VM: the boot unit has no such environment. Keep the certificates in SSM, such as { source: "ssm-parameters", path: "/redis-sentinel/prod/tls", region: "eu-west-1" }',
     });
   }
-  if (config && instanceMemory !== undefined) {
-    const maxmemory = parseSize(config.redis.memory.maxmemory) ?? 0;
-    if (maxmemory > MAXMEMORY_SHARE_OF_MEMORY * instanceMemory) {
-      problems.push({
-        path: "spec.redis.memory.maxmemory",
-        value: JSON.stringify(config.redis.memory.maxmemory),
-        message: `is above ${MAXMEMORY_SHARE_OF_MEMORY * 100}% of the ${instanceMemory / 2 ** 30} GiB of instanceType ${instanceType}: the node would run out of memory before Redis evicts, above all while it saves. Lower maxmemory, or choose a larger instanceType`,
-      });
-    }
-  }
+  const tooMuch =
+    config && instanceMemory !== undefined
+      ? maxmemoryProblem(config.redis.memory.maxmemory, instanceMemory, {
+          name: `the ${instanceMemory / 2 ** 30} GiB of instanceType ${instanceType}`,
+          consequence: "the node would run out of memory before Redis evicts, above all while it saves",
+          fix: "choose a larger instanceType",
+        })
+      : undefined;
+  if (tooMuch) problems.push(prefixProblem("spec.", tooMuch));
   // The zones must be the region's: a volume is created in its zone, within the stack's region.
   const region = props.region;
   placement?.nodes.forEach((node, i) => {

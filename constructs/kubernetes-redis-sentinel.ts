@@ -24,7 +24,7 @@ import {
   withDefaultMaxmemory,
   isObject,
   MAXMEMORY_SHARE_OF_MEMORY,
-  parseSize,
+  maxmemoryProblem,
   parseSpec,
   prefixProblem,
   CERTIFICATE_KEYS,
@@ -814,18 +814,17 @@ function validateLiterals(
       }
     }
   }
-  if (config) {
-    const limit = props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT;
-    const limitBytes = quantityBytes(limit);
-    const maxmemory = parseSize(config.redis.memory.maxmemory) ?? 0;
-    if (limitBytes !== undefined && limitBytes > 0 && maxmemory > MAXMEMORY_SHARE_OF_LIMIT * limitBytes) {
-      add(
-        "spec.redis.memory.maxmemory",
-        config.redis.memory.maxmemory,
-        `is above ${MAXMEMORY_SHARE_OF_LIMIT * 100}% of the Redis container's memory limit (${limit}): the pod would be killed before Redis evicts. Lower maxmemory, or raise resources.limits.memory`,
-      );
-    }
-  }
+  const limit = props.resources?.limits?.memory ?? DEFAULT_MEMORY_LIMIT;
+  const limitBytes = quantityBytes(limit);
+  const tooMuch =
+    config && limitBytes !== undefined
+      ? maxmemoryProblem(config.redis.memory.maxmemory, limitBytes, {
+          name: `the Redis container's memory limit (${limit})`,
+          consequence: "the pod would be killed before Redis evicts",
+          fix: "raise resources.limits.memory",
+        })
+      : undefined;
+  if (tooMuch) problems.push(prefixProblem("spec.", tooMuch));
   if (problems.length > 0 || !config) throw new SpecError(problems);
   return config;
 }

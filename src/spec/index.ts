@@ -13,7 +13,8 @@ export {
 } from "./secrets";
 export { assertProps, describeValue, parseSpec, prefixProblem, SpecError, TOKEN_AT_SYNTH, withoutTokens } from "./parse";
 export type { SpecProblem } from "./parse";
-export { defaultMaxmemoryFor, parseSize, withDefaultMaxmemory } from "./size";
+export { defaultMaxmemoryFor, maxmemoryProblem, parseSize, withDefaultMaxmemory } from "./size";
+export type { NodeMemory } from "./size";
 export {
   cidrProblem,
   DEFAULT_DATA_VOLUME_GIB,
