@@ -31,4 +31,20 @@ export {
   parseEc2Placement,
 } from "./ec2";
 export type { Ec2Placement, Ec2PlacementInput } from "./ec2";
+export {
+  DEFAULT_EXPORTER_IMAGE,
+  DEFAULT_MEMORY_LIMIT,
+  DEFAULT_REDIS_IMAGE,
+  kubernetesPeerProblem,
+  MAXMEMORY_SHARE_OF_LIMIT,
+  parseKubernetesProps,
+} from "./kubernetes";
+export type {
+  KubernetesMonitoringInput,
+  KubernetesNotifications,
+  KubernetesPeer,
+  KubernetesPodFiles,
+  KubernetesPropsInput,
+  ResolvedKubernetesProps,
+} from "./kubernetes";
 export { isObject } from "./values";
