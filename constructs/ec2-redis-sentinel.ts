@@ -29,22 +29,24 @@ import { Token } from "cdktf";
 import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
 import {
+  AWS_REGION,
+  SNS_TOPIC_ARN,
   base64GzipExpression,
   instanceArchitecture,
   ipv4CidrProblem,
   widePeerProblem,
   instanceMemoryBytes,
   DEFAULT_INSTANCE_TYPE,
-  parseSize,
+  maxmemoryProblem,
   withDefaultMaxmemory,
   isObject,
-  MAXMEMORY_SHARE_OF_MEMORY,
   parseEc2Placement,
   assertProps,
   describeValue,
   withoutTokens,
   TOKEN_AT_SYNTH,
   parseSpec,
+  prefixProblem,
   CERTIFICATE_KEYS,
   EXPORTER_PORT,
   renderAlertRules,
@@ -645,7 +647,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
   spec = withDefaultMaxmemory(spec, instanceMemory);
   if (props.notifications) {
     const arn = props.notifications.snsTopicArn;
-    if (Token.isUnresolved(arn) || !/^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/.test(arn)) {
+    if (Token.isUnresolved(arn) || !SNS_TOPIC_ARN.test(arn)) {
       problems.push({
         path: "notifications.snsTopicArn",
         value: JSON.stringify(arn),
@@ -714,7 +716,7 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
       },
       "auth.secrets.region": { path: "region", value: JSON.stringify(props.region), message: "must be an AWS region, such as eu-west-1" },
     };
-    problems.push(...e.problems.map((p) => fromProps[p.path] ?? { ...p, path: `spec.${p.path}` }));
+    problems.push(...e.problems.map((p) => fromProps[p.path] ?? prefixProblem("spec.", p)));
   }
   const {
     spec: _spec,
@@ -767,21 +769,20 @@ function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
         'cannot be read on a VM: the boot unit has no such environment. Keep the certificates in SSM, such as { source: "ssm-parameters", path: "/redis-sentinel/prod/tls", region: "eu-west-1" }',
     });
   }
-  if (config && instanceMemory !== undefined) {
-    const maxmemory = parseSize(config.redis.memory.maxmemory) ?? 0;
-    if (maxmemory > MAXMEMORY_SHARE_OF_MEMORY * instanceMemory) {
-      problems.push({
-        path: "spec.redis.memory.maxmemory",
-        value: JSON.stringify(config.redis.memory.maxmemory),
-        message: `is above ${MAXMEMORY_SHARE_OF_MEMORY * 100}% of the ${instanceMemory / 2 ** 30} GiB of instanceType ${instanceType}: the node would run out of memory before Redis evicts, above all while it saves. Lower maxmemory, or choose a larger instanceType`,
-      });
-    }
-  }
+  const tooMuch =
+    config && instanceMemory !== undefined
+      ? maxmemoryProblem(config.redis.memory.maxmemory, instanceMemory, {
+          name: `the ${instanceMemory / 2 ** 30} GiB of instanceType ${instanceType}`,
+          consequence: "the node would run out of memory before Redis evicts, above all while it saves",
+          fix: "choose a larger instanceType",
+        })
+      : undefined;
+  if (tooMuch) problems.push(prefixProblem("spec.", tooMuch));
   // The zones must be the region's: a volume is created in its zone, within the stack's region.
   const region = props.region;
   placement?.nodes.forEach((node, i) => {
     const zone = node.availabilityZone;
-    if (typeof region !== "string" || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region) || Token.isUnresolved(zone)) return;
+    if (typeof region !== "string" || !AWS_REGION.test(region) || Token.isUnresolved(zone)) return;
     if (!zone.startsWith(region) || zone.length === region.length) {
       problems.push({ path: `nodes[${i}].availabilityZone`, value: JSON.stringify(zone), message: `is not a zone of region ${region}: those are named ${region}a, ${region}b, ...` });
     }

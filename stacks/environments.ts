@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AWS_REGION } from "../src/spec/aws";
 import type { Ec2RedisSentinelProps } from "../constructs/ec2-redis-sentinel";
 
 /** Where an environment's Terraform state lives. */
@@ -26,7 +27,7 @@ export const environmentSchema = z.strictObject({
   /** Short name; the stack is `redis-sentinel-<name>`. */
   name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, "use lower-case letters, digits and '-', such as prod"),
   /** AWS region. */
-  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region, such as eu-west-1"),
+  region: z.string().regex(AWS_REGION, "must be an AWS region, such as eu-west-1"),
   backend: backendSchema,
   /** Props of the `Ec2RedisSentinel` construct except the region: network, clients, sizes and the cluster spec. */
   cluster: z.custom<Omit<Ec2RedisSentinelProps, "region">>((v) => typeof v === "object" && v !== null, "must be an object"),

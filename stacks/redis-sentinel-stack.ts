@@ -3,7 +3,7 @@ import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf"
 import type { Construct } from "constructs";
 import { Ec2RedisSentinel } from "../constructs/ec2-redis-sentinel";
 import { SpecError } from "../src";
-import { toProblems } from "../src/spec/parse";
+import { prefixProblem, toProblems } from "../src/spec/parse";
 import { environmentSchema, type Environment } from "./environments";
 
 /** The Terraform versions a stack needs, by backend. */
@@ -33,7 +33,7 @@ export class RedisSentinelStack extends TerraformStack {
       });
     } catch (e) {
       if (!(e instanceof SpecError)) throw e;
-      throw new SpecError(e.problems.map((p) => ({ ...p, path: `${where}cluster.${p.path}` })));
+      throw new SpecError(e.problems.map((p) => prefixProblem(`${where}cluster.`, p)));
     }
 
     if (environment.backend.type === "s3") {

@@ -1,4 +1,5 @@
 import type { RedisSentinelConfig } from "../spec";
+import { AWS_REGION } from "../spec/aws";
 import { checkNodes, type ClusterNodes } from "./nodes";
 import { cliFunctionLines, credentialLines } from "./shell";
 
@@ -33,7 +34,6 @@ export interface BackupOptions {
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX = /^([A-Za-z0-9!_.*'()-]+\/)*$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
 const SSM_NAME = /^\/[A-Za-z0-9_.\-/]{1,1000}$/;
 
@@ -48,7 +48,7 @@ function checkBackupOptions(options: BackupOptions): void {
     if ("bucketParameter" in target.s3 && !SSM_NAME.test(target.s3.bucketParameter)) {
       problems.push(`target.s3.bucketParameter "${target.s3.bucketParameter}" is not an SSM parameter name. Use one such as /redis-sentinel/prod/backup-bucket`);
     }
-    if (!REGION.test(region)) problems.push(`target.s3.region "${region}" is not an AWS region. Use one such as eu-west-1`);
+    if (!AWS_REGION.test(region)) problems.push(`target.s3.region "${region}" is not an AWS region. Use one such as eu-west-1`);
     if (!PREFIX.test(prefix)) {
       problems.push(`target.s3.prefix "${prefix}" must be empty or end with '/', of letters, digits and !_.*'()-, such as backups/prod/`);
     }

@@ -1,4 +1,5 @@
 import type { RedisSentinelConfig } from "../spec";
+import { AWS_REGION, SNS_TOPIC_ARN } from "../spec/aws";
 
 /** Where a failover notification goes, besides the journal. Every field is optional: with none, the scripts only log. */
 export interface NotifyOptions {
@@ -32,8 +33,6 @@ export const NOTIFY_LOG_TAG = "redis-ha-sentinel";
  */
 export const NOTIFY_TIMEOUTS = { connectSeconds: 2, webhookSeconds: 5, snsSeconds: 10 } as const;
 
-const TOPIC_ARN = /^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 // The URL goes into a curl config line inside double quotes: no quote, backslash, space or control character.
 const WEBHOOK_URL = /^https?:\/\/[^\s"\\\x00-\x1f\x7f]+$/;
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]+$/;
@@ -43,12 +42,12 @@ function checkNotifyOptions(options: NotifyOptions): void {
   const problems: string[] = [];
   if (options.sns) {
     const { topicArn, region } = options.sns;
-    if (!TOPIC_ARN.test(topicArn)) {
+    if (!SNS_TOPIC_ARN.test(topicArn)) {
       problems.push(
         `sns.topicArn "${topicArn}" is not the ARN of a standard SNS topic. Use one such as arn:aws:sns:eu-west-1:123456789012:redis-ha-events`,
       );
     }
-    if (!REGION.test(region)) problems.push(`sns.region "${region}" is not an AWS region. Use one such as eu-west-1`);
+    if (!AWS_REGION.test(region)) problems.push(`sns.region "${region}" is not an AWS region. Use one such as eu-west-1`);
   }
   if (options.webhookUrl !== undefined && !WEBHOOK_URL.test(options.webhookUrl)) {
     problems.push(

@@ -1,3 +1,5 @@
+import { AWS_REGION } from "../spec/aws";
+
 /** Where the SSM Agent's installer script is placed on a VM. */
 export const VM_SSM_AGENT_SCRIPT = "/usr/local/sbin/redis-ha-ssm-agent";
 /** The systemd unit that runs it. */
@@ -14,7 +16,7 @@ export interface SsmAgentOptions {
 export function ssmAgentPackageUrl(options: SsmAgentOptions): string {
   const { region, architecture } = options;
   // It is placed in a root script and in a URL: an AWS region's name only.
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new Error(`region: ${JSON.stringify(region)} is not an AWS region name (such as "eu-west-1")`);
+  if (!AWS_REGION.test(region)) throw new Error(`region: ${JSON.stringify(region)} is not an AWS region name (such as "eu-west-1")`);
   return `https://s3.${region}.amazonaws.com/amazon-ssm-${region}/latest/debian_${architecture}/amazon-ssm-agent.deb`;
 }
 

@@ -1,6 +1,7 @@
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
-import { SpecError, toProblems } from "./parse";
+import { AWS_REGION_PATTERN } from "./aws";
+import { prefixProblem, SpecError, toProblems } from "./parse";
 
 /** Default instance type: 2 vCPU, 2 GiB. */
 export const DEFAULT_INSTANCE_TYPE = "t3.small";
@@ -12,6 +13,8 @@ export const DEFAULT_DATA_VOLUME_GIB = 10;
 export const MAX_VOLUME_GIB = 16384;
 /** Host number, within its subnet, of the first node address derived from a subnet CIDR. */
 export const FIRST_DERIVED_HOST = 10;
+/** The ARN of a KMS key (not of an alias). */
+const KMS_KEY_ARN = new RegExp(String.raw`^arn:aws[a-z-]*:kms:${AWS_REGION_PATTERN}:\d{12}:key\/[A-Za-z0-9-]+$`);
 
 /**
  * Checks a CIDR the way aws-cdk's `Peer.ipv4` does, and refuses the whole internet. Returns an error message, or
@@ -210,7 +213,7 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
        * @default the AWS managed keys (aws/ebs, aws/ssm)
        */
       kmsKeyArn: literalOr((v) =>
-        /^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:key\/[A-Za-z0-9-]+$/.test(v)
+        KMS_KEY_ARN.test(v)
           ? undefined
           : "must be the ARN of a KMS key, such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias or a key id)",
       ).optional(),
@@ -343,7 +346,7 @@ export function parseEc2Placement(
       : derived && !usableHost(n.subnetCidr!, n.privateIp)
         ? `derived as ${n.privateIp}, which ${n.subnetCidr} cannot hold. Give the address`
         : undefined;
-    return problem ? [{ path: `${pathPrefix}nodes[${n.index}].privateIp`, value: JSON.stringify(n.privateIp), message: problem }] : [];
+    return problem ? [prefixProblem(pathPrefix, { path: `nodes[${n.index}].privateIp`, value: JSON.stringify(n.privateIp), message: problem })] : [];
   });
   if (problems.length > 0) throw new SpecError(problems);
   return { ...result.data, nodes: nodes.map(({ index: _index, ...n }) => n) };

@@ -50,12 +50,18 @@ export function parseSpec(input: unknown): RedisSentinelConfig {
   };
 }
 
+/**
+ * `problem` as the caller's input places it: `prefix` (such as `spec.`) names where the checked value sits, and goes
+ * before the problem's path. A problem of the whole value, `(spec)`, takes the prefix's own name (`spec`).
+ */
+export function prefixProblem(prefix: string, problem: SpecProblem): SpecProblem {
+  if (!prefix) return problem;
+  return { ...problem, path: problem.path === "(spec)" ? prefix.replace(/\.$/, "") : `${prefix}${problem.path}` };
+}
+
 /** Zod's issues as problems; `pathPrefix` (such as `spec.`) names where the parsed value sits in the caller's input. */
 export function toProblems(issues: readonly z.core.$ZodIssue[], pathPrefix = ""): SpecProblem[] {
-  return issues.map((issue) => {
-    const problem = toProblem(issue);
-    return { ...problem, path: problem.path === "(spec)" && pathPrefix ? pathPrefix.replace(/\.$/, "") : `${pathPrefix}${problem.path}` };
-  });
+  return issues.map((issue) => prefixProblem(pathPrefix, toProblem(issue)));
 }
 
 function toProblem(issue: z.core.$ZodIssue): SpecProblem {

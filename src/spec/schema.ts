@@ -18,6 +18,7 @@ import {
   DEFAULT_APP_USER_RULES,
   MAX_NODE_COUNT,
 } from "./defaults";
+import { AWS_REGION } from "./aws";
 import { REDIS_COMMAND_TABLE } from "./redis-commands";
 import { isObject } from "./values";
 import { parseSize } from "./size";
@@ -40,7 +41,7 @@ const ssmPath = (field: string) =>
   z
     .string()
     .regex(/^\/[A-Za-z0-9_.\-/]{1,900}[A-Za-z0-9_.-]$/, `${field} must be an SSM parameter path without a trailing slash, such as /redis-sentinel/prod`);
-const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region, such as eu-west-1");
+const awsRegion = z.string().regex(AWS_REGION, "must be an AWS region, such as eu-west-1");
 
 /**
  * Where a cluster's secrets live: one place holding one entry per secret, named by `secretKeys` (such as

@@ -1,4 +1,5 @@
 import { DEFAULT_MAXMEMORY, MAXMEMORY_SHARE_OF_MEMORY } from "./defaults";
+import type { SpecProblem } from "./parse";
 import { isObject } from "./values";
 
 const UNITS: Record<string, number> = {
@@ -43,4 +44,27 @@ export function withDefaultMaxmemory<T>(spec: T, memoryBytes: number | undefined
   const objects = (spec === undefined || isObject(spec)) && (redis === undefined || isObject(redis)) && (memory === undefined || isObject(memory));
   if (capped === undefined || !objects || (isObject(memory) && memory.maxmemory !== undefined)) return spec;
   return { ...(spec as object), redis: { ...(redis as object), memory: { ...(memory as object), maxmemory: capped } } } as T;
+}
+
+/** Whose memory a node's `maxmemory` is measured against, in the words of its error. */
+export interface NodeMemory {
+  /** The memory, such as "the 2 GiB of instanceType t3.small". */
+  readonly name: string;
+  /** What happens when Redis takes more, such as "the pod would be killed before Redis evicts". */
+  readonly consequence: string;
+  /** The other fix besides lowering maxmemory, such as "raise resources.limits.memory". */
+  readonly fix: string;
+}
+
+/**
+ * The problem of a `maxmemory` above MAXMEMORY_SHARE_OF_MEMORY of a node's `memoryBytes`, at
+ * `redis.memory.maxmemory` (place it under the caller's prop with prefixProblem), or undefined when it fits.
+ */
+export function maxmemoryProblem(maxmemory: string, memoryBytes: number, memory: NodeMemory): SpecProblem | undefined {
+  if (!(memoryBytes > 0) || (parseSize(maxmemory) ?? 0) <= MAXMEMORY_SHARE_OF_MEMORY * memoryBytes) return undefined;
+  return {
+    path: "redis.memory.maxmemory",
+    value: JSON.stringify(maxmemory),
+    message: `is above ${MAXMEMORY_SHARE_OF_MEMORY * 100}% of ${memory.name}: ${memory.consequence}. Lower maxmemory, or ${memory.fix}`,
+  };
 }
