@@ -43,6 +43,7 @@ import {
   parseEc2Placement,
   assertProps,
   describeValue,
+  nestedPropProblems,
   withoutTokens,
   TOKEN_AT_SYNTH,
   parseSpec,
@@ -623,7 +624,13 @@ export class Ec2RedisSentinel extends Construct {
 
 /** The spec and the placement, validated together: one error lists every problem of both, before any resource. */
 function validate(props: Ec2RedisSentinelProps, parameterPath: string) {
-  const problems: SpecProblem[] = [];
+  // `alarms: true` asks for the alarms with no topic; only an object has keys to check.
+  const problems: SpecProblem[] = nestedPropProblems({ ...props, alarms: typeof props.alarms === "boolean" ? undefined : props.alarms }, {
+    monitoring: { keys: ["cidrs"], example: '{ cidrs: ["10.20.200.0/24"] }' },
+    alarms: { keys: ["snsTopicArn"], example: '{ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:redis-ha-alarms" }, or true' },
+    notifications: { keys: ["snsTopicArn"], example: '{ snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:redis-ha-events" }' },
+    backups: { keys: ["bucketName", "retentionDays"], example: "{ retentionDays: 14 }" },
+  });
   const monitoringCidrs: unknown = props.monitoring?.cidrs;
   if (monitoringCidrs !== undefined && !Array.isArray(monitoringCidrs)) {
     problems.push({ path: "monitoring.cidrs", value: JSON.stringify(monitoringCidrs), message: 'must be a list of IPv4 CIDRs, such as ["10.20.200.0/24"]' });

@@ -11,7 +11,7 @@ export {
   secretLocation,
   SYSTEM_USERS,
 } from "./secrets";
-export { assertProps, describeValue, parseSpec, prefixProblem, SpecError, TOKEN_AT_SYNTH, withoutTokens } from "./parse";
+export { assertProps, describeValue, nestedPropProblems, parseSpec, prefixProblem, SpecError, TOKEN_AT_SYNTH, withoutTokens } from "./parse";
 export type { SpecProblem } from "./parse";
 export { defaultMaxmemoryFor, maxmemoryProblem, parseSize, withDefaultMaxmemory } from "./size";
 export type { NodeMemory } from "./size";

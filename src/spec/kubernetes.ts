@@ -1,5 +1,5 @@
 import { MAXMEMORY_SHARE_OF_MEMORY } from "./defaults";
-import { describeValue, parseSpec, prefixProblem, SpecError, TOKEN_AT_SYNTH, withoutTokens, type SpecProblem } from "./parse";
+import { describeValue, nestedPropProblems, parseSpec, prefixProblem, SpecError, TOKEN_AT_SYNTH, withoutTokens, type SpecProblem } from "./parse";
 import type { RedisSentinelConfig, RedisSentinelSpec } from "./schema";
 import { maxmemoryProblem, withDefaultMaxmemory } from "./size";
 import { isObject } from "./values";
@@ -262,7 +262,8 @@ function checkLiterals(
   if (props.storageClassName !== undefined && (typeof props.storageClassName !== "string" || props.storageClassName.length > 253 || !DNS_NAME.test(props.storageClassName))) {
     add("storageClassName", props.storageClassName, "must be the name of a StorageClass: lower-case letters, digits, '-' and '.', such as gp3");
   }
-  for (const [path, image] of [["image", props.image], ["monitoring.image", props.monitoring?.image]] as const) {
+  const monitoringImage = isObject(props.monitoring) ? props.monitoring.image : undefined;
+  for (const [path, image] of [["image", props.image], ["monitoring.image", monitoringImage]] as const) {
     if (image !== undefined && (typeof image !== "string" || !/^[^\s]+$/.test(image))) {
       add(path, image, 'must be an image reference with no space, such as "redis:7.2"');
     }
@@ -271,7 +272,10 @@ function checkLiterals(
   if (props.sentinels !== undefined && props.sentinels !== "sidecar" && props.sentinels !== "separate") {
     add("sentinels", props.sentinels, 'must be "sidecar" or "separate"');
   }
-  const flags: Record<string, unknown> = { generatePasswords: props.generatePasswords, "monitoring.prometheusRule": props.monitoring?.prometheusRule };
+  const flags: Record<string, unknown> = {
+    generatePasswords: props.generatePasswords,
+    "monitoring.prometheusRule": isObject(props.monitoring) ? props.monitoring.prometheusRule : undefined,
+  };
   for (const [flag, value] of Object.entries(flags)) {
     if (value !== undefined && typeof value !== "boolean") add(flag, value, `must be true or false, not a ${typeof value}`);
   }
@@ -283,8 +287,19 @@ function checkLiterals(
     const problem = kubernetesPeerProblem(peer);
     if (problem) add(`clients[${i}]`, peer, problem);
   });
-  if (props.monitoring !== undefined) {
-    const peers = props.monitoring.peers;
+  problems.push(
+    ...nestedPropProblems(props, {
+      monitoring: {
+        keys: ["peers", "image", "prometheusRule", "alertRules"],
+        example: '{ peers: [{ namespaceSelector: { "kubernetes.io/metadata.name": "monitoring" } }] }',
+      },
+      notifications: { keys: ["webhookUrlSecret"], example: '{ webhookUrlSecret: { name: "redis-webhook", key: "url" } }' },
+    }),
+  );
+  const monitoring: unknown = props.monitoring;
+  const notifications: unknown = props.notifications;
+  if (isObject(monitoring)) {
+    const peers = monitoring.peers;
     if (!Array.isArray(peers) || peers.length === 0) {
       add("monitoring.peers", peers, "must name the Prometheus pods, such as [{ namespaceSelector: { \"kubernetes.io/metadata.name\": \"monitoring\" } }]");
     } else {
@@ -294,8 +309,15 @@ function checkLiterals(
       });
     }
   }
-  const webhookSecret = props.notifications?.webhookUrlSecret;
-  if (webhookSecret !== undefined && (!DNS_NAME.test(webhookSecret.name ?? "") || !SECRET_KEY.test(webhookSecret.key ?? ""))) {
+  const webhookSecret = isObject(notifications) ? notifications.webhookUrlSecret : undefined;
+  if (
+    webhookSecret !== undefined &&
+    (!isObject(webhookSecret) ||
+      typeof webhookSecret.name !== "string" ||
+      !DNS_NAME.test(webhookSecret.name) ||
+      typeof webhookSecret.key !== "string" ||
+      !SECRET_KEY.test(webhookSecret.key))
+  ) {
     add("notifications.webhookUrlSecret", webhookSecret, "must name a Secret and one of its keys, such as { name: \"redis-webhook\", key: \"url\" }");
   }
   // Every spec value is rendered into the pods' files: a Terraform token there is refused.

@@ -59,6 +59,37 @@ export function prefixProblem(prefix: string, problem: SpecProblem): SpecProblem
   return { ...problem, path: problem.path === "(spec)" ? prefix.replace(/\.$/, "") : `${prefix}${problem.path}` };
 }
 
+/** A construct's nested prop (such as `monitoring`): the keys it takes, and an example of one. */
+export interface NestedProp {
+  readonly keys: readonly string[];
+  readonly example: string;
+}
+
+/**
+ * Problems of a construct's nested props: each one given must be an object of known keys. `null` (as from JSON) is
+ * not "left out": it is refused like any other value that is not an object.
+ */
+export function nestedPropProblems(props: object, nested: Readonly<Record<string, NestedProp>>): SpecProblem[] {
+  const problems: SpecProblem[] = [];
+  for (const [prop, { keys, example }] of Object.entries(nested)) {
+    const value: unknown = (props as Record<string, unknown>)[prop];
+    if (value === undefined) continue;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      problems.push({ path: prop, value: describeValue(value), message: `must be an object such as ${example}, or left out` });
+      continue;
+    }
+    const unknown = Object.keys(value).filter((key) => !keys.includes(key));
+    if (unknown.length > 0) {
+      problems.push({
+        path: unknown.map((key) => `${prop}.${key}`).join(", "),
+        value: "(present)",
+        message: `unknown prop${unknown.length === 1 ? "" : "s"}. Check the spelling; ${prop} takes ${keys.join(", ")}`,
+      });
+    }
+  }
+  return problems;
+}
+
 /** Zod's issues as problems; `pathPrefix` (such as `spec.`) names where the parsed value sits in the caller's input. */
 export function toProblems(issues: readonly z.core.$ZodIssue[], pathPrefix = ""): SpecProblem[] {
   return issues.map((issue) => prefixProblem(pathPrefix, toProblem(issue)));

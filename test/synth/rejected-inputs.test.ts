@@ -908,6 +908,47 @@ const cases: Case[] = [
     target: { kubernetes: { ...k8s, monitoring: { peers: [{ namespaceSelector: { "kubernetes.io/metadata.name": "monitoring" } }], prometheusRule: "no" } } },
     problems: [problem("monitoring.prometheusRule", '"no"', "must be true or false, not a string")],
   },
+  // Nested props: null (as from JSON) is not "left out", and a misspelt key is not ignored
+  {
+    name: "monitoring: null on Kubernetes",
+    target: { kubernetes: { ...k8s, monitoring: null } },
+    problems: [
+      problem("monitoring", "null", 'must be an object such as { peers: [{ namespaceSelector: { "kubernetes.io/metadata.name": "monitoring" } }] }, or left out'),
+    ],
+  },
+  {
+    name: "notifications.webhookUrlSecret: null",
+    target: { kubernetes: { ...k8s, notifications: { webhookUrlSecret: null } } },
+    problems: [problem("notifications.webhookUrlSecret", "null", 'must name a Secret and one of its keys, such as { name: "redis-webhook", key: "url" }')],
+  },
+  {
+    name: "a misspelt key of the Kubernetes monitoring prop",
+    target: { kubernetes: { ...k8s, monitoring: { peers: [{ namespaceSelector: { "kubernetes.io/metadata.name": "monitoring" } }], imgae: "exporter:1" } } },
+    problems: [problem("monitoring.imgae", "(present)", "unknown prop. Check the spelling; monitoring takes peers, image, prometheusRule, alertRules")],
+  },
+  {
+    name: "notifications: null on EC2",
+    target: { ec2: { ...ec2, notifications: null } },
+    problems: [
+      problem("notifications", "null", 'must be an object such as { snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:redis-ha-events" }, or left out'),
+    ],
+  },
+  {
+    name: "a misspelt backups key (the retention would silently stay 14 days)",
+    target: { ec2: { ...ec2, backups: { retentionDay: 3 } } },
+    problems: [problem("backups.retentionDay", "(present)", "unknown prop. Check the spelling; backups takes bucketName, retentionDays")],
+  },
+  {
+    name: "alarms as a string",
+    target: { ec2: { ...ec2, alarms: "arn:aws:sns:eu-west-1:123456789012:redis-ha-alarms" } },
+    problems: [
+      problem(
+        "alarms",
+        '"arn:aws:sns:eu-west-1:123456789012:redis-ha-alarms"',
+        'must be an object such as { snsTopicArn: "arn:aws:sns:eu-west-1:123456789012:redis-ha-alarms" }, or true, or left out',
+      ),
+    ],
+  },
 ];
 
 /** Builds the target; returns what it threw and the stack it was built in (for buildApp, the environment's stack). */
