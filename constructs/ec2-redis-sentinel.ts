@@ -29,9 +29,15 @@ import { Token } from "cdktf";
 import * as ipaddr from "ipaddr.js";
 import { Construct } from "constructs";
 import {
+  base64GzipExpression,
+  EXPORTER_PORT,
+  renderAlertRules,
+  renderCloudConfig,
+  VM_NOTIFY_SCRIPTS,
+} from "../src/render";
+import {
   AWS_REGION,
   SNS_TOPIC_ARN,
-  base64GzipExpression,
   instanceArchitecture,
   ipv4CidrProblem,
   widePeerProblem,
@@ -49,10 +55,6 @@ import {
   parseSpec,
   prefixProblem,
   CERTIFICATE_KEYS,
-  EXPORTER_PORT,
-  renderAlertRules,
-  renderCloudConfig,
-  VM_NOTIFY_SCRIPTS,
   secretKeys,
   SpecError,
   type Ec2Placement,
@@ -60,7 +62,7 @@ import {
   type RedisSentinelConfig,
   type RedisSentinelSpec,
   type SpecProblem,
-} from "../src";
+} from "../src/spec";
 
 /** Debian's AWS account, publisher of the official Debian images. */
 export const DEBIAN_AMI_OWNER = "136693071363";

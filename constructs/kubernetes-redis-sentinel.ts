@@ -12,10 +12,18 @@ import {
   EXPORTER_PORT,
   exporterEnvironment,
   NODE_FILES,
-  passwordKey,
-  PASSWORD_KEY,
   renderClientReconfigScript,
   renderNotificationScript,
+  terraformLiteral,
+  POD_PATHS,
+  POD_SCRIPT,
+  preStopSeconds,
+  renderPodFiles,
+  type AlertRulesOptions,
+} from "../src/render";
+import {
+  passwordKey,
+  PASSWORD_KEY,
   SYSTEM_USERS,
   assertProps,
   describeValue,
@@ -23,24 +31,18 @@ import {
   parseKubernetesProps,
   CERTIFICATE_KEYS,
   secretKeys,
-  terraformLiteral,
-  POD_PATHS,
-  POD_SCRIPT,
-  preStopSeconds,
-  renderPodFiles,
   SpecError,
-  type AlertRulesOptions,
   type KubernetesMonitoringInput,
   type KubernetesNotifications,
   type KubernetesPeer,
   type KubernetesPropsInput,
   type RedisSentinelConfig,
   type ResolvedKubernetesProps,
-} from "../src";
+} from "../src/spec";
 
 // The props' defaults and checks live in the spec layer (src/spec/kubernetes.ts); their public names stay here too.
-export { DEFAULT_EXPORTER_IMAGE, DEFAULT_MEMORY_LIMIT, DEFAULT_REDIS_IMAGE, MAXMEMORY_SHARE_OF_LIMIT } from "../src";
-export type { KubernetesNotifications, KubernetesPeer } from "../src";
+export { DEFAULT_EXPORTER_IMAGE, DEFAULT_MEMORY_LIMIT, DEFAULT_REDIS_IMAGE, MAXMEMORY_SHARE_OF_LIMIT } from "../src/spec";
+export type { KubernetesNotifications, KubernetesPeer } from "../src/spec";
 
 /** Port of the second exporter of a Redis pod with a Sentinel sidecar: the one that scrapes the sentinel. */
 export const SENTINEL_EXPORTER_PORT = 9122;

@@ -119,30 +119,41 @@ const CONSUMER_TSCONFIG = {
 };
 
 // What each entry point exports, at run time, and whether loading it loaded cdktf.
-const CHECK_ENTRY_POINTS = `
-// The cdktf-free entry points first: cdktfLoaded says whether any entry loaded so far loaded cdktf.
-const entries = ${JSON.stringify({
-  [`${NAME}/spec`]: ["parseSpec", "SpecError", "DEFAULT_SENTINEL_PORT"],
-  [`${NAME}/render`]: ["renderRedisConf", "renderSentinelConf", "renderCloudConfig"],
-  [`${NAME}/local`]: ["LocalCluster", "formatStatus"],
-  [`${NAME}/ops`]: ["verifyCluster", "drill", "rotatePassword"],
-  [NAME]: ["Ec2RedisSentinel", "KubernetesRedisSentinel", "parseSpec", "renderCluster", "LocalCluster", "DEFAULT_REDIS_PORT"],
-  [`${NAME}/constructs/ec2`]: ["Ec2RedisSentinel"],
-  [`${NAME}/constructs/kubernetes`]: ["KubernetesRedisSentinel"],
-})};
-const cdktfLoaded = () => Object.keys(require.cache).some((file) => file.includes("/node_modules/cdktf/"));
-const result = {};
-for (const entry of Object.keys(entries)) {
-  const exported = require(entry);
-  result[entry] = { missing: entries[entry].filter((name) => exported[name] === undefined), cdktfLoaded: cdktfLoaded() };
-}
+/** What each entry point must export, and what it must not (the root leaves local and ops to their subpaths). */
+const ENTRY_POINTS: Record<string, { exports: string[]; absent?: string[] }> = {
+  [`${NAME}/spec`]: { exports: ["parseSpec", "SpecError", "DEFAULT_SENTINEL_PORT"] },
+  [`${NAME}/render`]: { exports: ["renderRedisConf", "renderSentinelConf", "renderCloudConfig"] },
+  [`${NAME}/local`]: { exports: ["LocalCluster", "formatStatus"] },
+  [`${NAME}/ops`]: { exports: ["verifyCluster", "drill", "rotatePassword"] },
+  [NAME]: {
+    exports: ["Ec2RedisSentinel", "KubernetesRedisSentinel", "parseSpec", "renderCluster", "DEFAULT_REDIS_PORT"],
+    absent: ["LocalCluster", "verifyCluster"],
+  },
+  [`${NAME}/constructs/ec2`]: { exports: ["Ec2RedisSentinel"] },
+  [`${NAME}/constructs/kubernetes`]: { exports: ["KubernetesRedisSentinel"] },
+};
+
+// Run in a fresh node for each entry point (argv: the entry, its JSON check): which names it lacks or wrongly
+// has, and whether loading it loaded cdktf or ioredis.
+const CHECK_ENTRY_POINT = `
+const [entry, check] = [process.argv[1], JSON.parse(process.argv[2])];
+const exported = require(entry);
+const loaded = (dir) => Object.keys(require.cache).some((file) => file.includes("/node_modules/" + dir + "/"));
+console.log(JSON.stringify({
+  missing: check.exports.filter((name) => exported[name] === undefined),
+  present: (check.absent ?? []).filter((name) => exported[name] !== undefined),
+  cdktfLoaded: loaded("cdktf"),
+  ioredisLoaded: loaded("ioredis"),
+}));
+`;
+
+const CHECK_DEEP_IMPORT = `
 try {
   require.resolve("${NAME}/dist/src/render/redis-conf");
-  result.deepImport = "allowed";
+  console.log("allowed");
 } catch (e) {
-  result.deepImport = e.code;
+  console.log(e.code);
 }
-console.log(JSON.stringify(result));
 `;
 
 function run(command: string, args: string[], cwd: string): string {
@@ -264,13 +275,15 @@ test("the consumer app type-checks against the shipped declarations, by typesVer
   expect(fs.existsSync(path.join(app, "main.js"))).toBe(true);
 });
 
-test("each entry point exports its part of the API; spec, render and local load no cdktf; deep imports are refused", () => {
-  const result = JSON.parse(run(process.execPath, ["-e", CHECK_ENTRY_POINTS], app));
-  for (const entry of [`${NAME}/spec`, `${NAME}/render`, `${NAME}/local`, `${NAME}/ops`]) expect(result[entry]).toEqual({ missing: [], cdktfLoaded: false });
-  for (const entry of [NAME, `${NAME}/constructs/ec2`, `${NAME}/constructs/kubernetes`]) {
-    expect(result[entry]).toEqual({ missing: [], cdktfLoaded: true });
-  }
-  expect(result.deepImport).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED");
+test("each entry point exports its part of the API; spec and render load neither cdktf nor ioredis, the constructs no ioredis; deep imports are refused", () => {
+  const result = Object.fromEntries(
+    Object.entries(ENTRY_POINTS).map(([entry, check]) => [entry, JSON.parse(run(process.execPath, ["-e", CHECK_ENTRY_POINT, entry, JSON.stringify(check)], app))]),
+  );
+  const expected = (cdktfLoaded: boolean, ioredisLoaded: boolean) => ({ missing: [], present: [], cdktfLoaded, ioredisLoaded });
+  for (const entry of [`${NAME}/spec`, `${NAME}/render`]) expect(result[entry]).toEqual(expected(false, false));
+  for (const entry of [`${NAME}/local`, `${NAME}/ops`]) expect(result[entry]).toEqual(expected(false, true));
+  for (const entry of [NAME, `${NAME}/constructs/ec2`, `${NAME}/constructs/kubernetes`]) expect(result[entry]).toEqual(expected(true, false));
+  expect(run(process.execPath, ["-e", CHECK_DEEP_IMPORT], app).trim()).toBe("ERR_PACKAGE_PATH_NOT_EXPORTED");
 });
 
 describe("the consumer app synthesizes", () => {
