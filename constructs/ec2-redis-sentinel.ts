@@ -32,6 +32,7 @@ import {
   base64GzipExpression,
   EXPORTER_PORT,
   renderAlertRules,
+  renderSentinelUrl,
   renderCloudConfig,
   VM_NOTIFY_SCRIPTS,
 } from "../src/render";
@@ -89,7 +90,38 @@ export const SESSION_MANAGER_ACTIONS = [
 ] as const;
 
 /** A client allowed to reach Redis and Sentinel: a CIDR or a security group. */
-export type Peer = { readonly cidr: string } | { readonly securityGroupId: string };
+export type Ec2Peer = { readonly cidr: string } | { readonly securityGroupId: string };
+
+/** Prometheus metrics of the EC2 nodes (`Ec2RedisSentinelProps.monitoring`). */
+export interface Ec2Monitoring {
+  /** The Prometheus servers' CIDRs: one ingress rule each to the exporter's port. */
+  readonly cidrs: string[];
+}
+
+/** CloudWatch alarms of the EC2 nodes (`Ec2RedisSentinelProps.alarms`). */
+export interface Ec2Alarms {
+  /** Where the alarms send (alarm and OK). @default no actions */
+  readonly snsTopicArn?: string;
+}
+
+/** Failover events of the EC2 nodes (`Ec2RedisSentinelProps.notifications`). */
+export interface Ec2Notifications {
+  /** A standard topic, such as `arn:aws:sns:eu-west-1:123456789012:redis-ha`. */
+  readonly snsTopicArn: string;
+}
+
+/** Backups of the EC2 nodes (`Ec2RedisSentinelProps.backups`). */
+export interface Ec2Backups {
+  /**
+   * An existing bucket to write to (the role may `s3:PutObject` on `<master name>/*` only); its lifecycle is yours.
+   * @default a new bucket named `redis-ha-backups-<unique suffix>` by Terraform (its name in the SSM parameter
+   * `<parameterPath>/backup-bucket`): versioned, encrypted (SSE-S3), public access blocked, objects expiring after
+   * `retentionDays`
+   */
+  readonly bucketName?: string;
+  /** Days to keep the RDB copies (new bucket only) and the EBS snapshots. @default DEFAULT_BACKUP_RETENTION_DAYS (14) */
+  readonly retentionDays?: number;
+}
 
 export interface Ec2RedisSentinelProps extends Ec2PlacementInput {
   /**
@@ -128,36 +160,26 @@ export interface Ec2RedisSentinelProps extends Ec2PlacementInput {
    * SSM, kept in a root:prometheus 0640 environment file. Load the construct's `alertRules` into your Prometheus.
    * @default no exporter
    */
-  readonly monitoring?: { readonly cidrs: string[] };
+  readonly monitoring?: Ec2Monitoring;
   /**
    * A CloudWatch alarm per instance on `StatusCheckFailed` (2 minutes of failed checks), sending to
    * `snsTopicArn` when given (alarm and OK). `true`: the alarms without actions.
    * @default no alarms
    */
-  readonly alarms?: { readonly snsTopicArn?: string } | true;
+  readonly alarms?: Ec2Alarms | true;
   /**
    * Failover events to an SNS topic: the nodes get the rendered notification and client-reconfig scripts under
    * /etc/redis-ha/, sentinel.conf names them, and the role may `sns:Publish` to this topic only. Excludes
    * `spec.sentinel.notificationScript` and `spec.sentinel.clientReconfigScript`.
    * @default no notifications
    */
-  readonly notifications?: { /** A standard topic, such as `arn:aws:sns:eu-west-1:123456789012:redis-ha`. */ readonly snsTopicArn: string };
+  readonly notifications?: Ec2Notifications;
   /**
    * Backups: an RDB copy to S3 from every replica each day (a systemd timer; the master skips), under
    * `<master name>/<node address>/`, and daily EBS snapshots of the data volumes by Data Lifecycle Manager.
    * @default no backups
    */
-  readonly backups?: {
-    /**
-     * An existing bucket to write to (the role may `s3:PutObject` on `<master name>/*` only); its lifecycle is yours.
-     * @default a new bucket named `redis-ha-backups-<unique suffix>` by Terraform (its name in the SSM parameter
-     * `<parameterPath>/backup-bucket`): versioned, encrypted (SSE-S3), public access blocked, objects expiring after
-     * `retentionDays`
-     */
-    readonly bucketName?: string;
-    /** Days to keep the RDB copies (new bucket only) and the EBS snapshots. @default 14 (DEFAULT_BACKUP_RETENTION_DAYS) */
-    readonly retentionDays?: number;
-  };
+  readonly backups?: Ec2Backups;
 }
 
 /**
@@ -179,8 +201,11 @@ export class Ec2RedisSentinel extends Construct {
   readonly securityGroupId: string;
   /** The SSM parameters holding the passwords, by key (such as `app-password`). */
   readonly passwordParameterNames: Record<string, string>;
-  /** Spoke's SPOKE_REDIS_URL, in the sentinel form of its Redis guide (`rediss://` with TLS). */
-  readonly spokeRedisUrl: string;
+  /**
+   * The sentinel URL clients find the master by (`redis://<master>@<sentinel>,.../master/<master>`, `rediss://`
+   * with TLS): Spoke's SPOKE_REDIS_URL.
+   */
+  readonly sentinelUrl: string;
   /** The user data of every node, as rendered (for review, and for `redis-ha local`). */
   readonly userData: string[];
   /** Prometheus alerting rules for this cluster (YAML), to load into the Prometheus that scrapes `monitoring`. */
@@ -219,9 +244,8 @@ export class Ec2RedisSentinel extends Construct {
     if (config.tls.plaintextPort !== undefined) this.ports.push(config.tls.plaintextPort);
     const addresses = placement.nodes.map((n) => n.privateIp);
     this.sentinelEndpoints = addresses.map((a) => `${a}:${config.sentinel.port}`);
-    const scheme = config.tls.enabled ? "rediss" : "redis";
     this.alertRules = renderAlertRules(config);
-    this.spokeRedisUrl = `${scheme}://${this.masterName}@${this.sentinelEndpoints.join(",")}/master/${this.masterName}`;
+    this.sentinelUrl = renderSentinelUrl({ masterName: this.masterName, sentinels: this.sentinelEndpoints, tls: config.tls.enabled });
 
     // The passwords: generated by AWS when Terraform plans, kept in SSM. Later plans generate other values, which
     // are ignored: each parameter keeps its first.
@@ -587,7 +611,7 @@ export class Ec2RedisSentinel extends Construct {
   }
 
   /** Opens the Redis and Sentinel ports to `peer`: one ingress rule per port. A peer admitted already is left as it is. */
-  allowFrom(peer: Peer): void {
+  allowFrom(peer: Ec2Peer): void {
     const given: unknown = peer;
     const cidr: unknown = isObject(given) ? given.cidr : undefined;
     const group: unknown = isObject(given) ? given.securityGroupId : undefined;
@@ -603,7 +627,7 @@ export class Ec2RedisSentinel extends Construct {
     this.allow(peer);
   }
 
-  private allow(peer: Peer): void {
+  private allow(peer: Ec2Peer): void {
     const source = "cidr" in peer ? peer.cidr : peer.securityGroupId;
     if (!Token.isUnresolved(source)) {
       if (this.admitted.has(source)) return;

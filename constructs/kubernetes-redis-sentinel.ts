@@ -9,6 +9,7 @@ import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import {
   alertRuleGroups,
+  renderSentinelUrl,
   EXPORTER_PORT,
   exporterEnvironment,
   NODE_FILES,
@@ -95,13 +96,19 @@ export class KubernetesRedisSentinel extends Construct {
   readonly podAddresses: string[];
   /** Each Sentinel's stable DNS name (the Redis pods' own names when the sentinels are sidecars). */
   readonly sentinelAddresses: string[];
-  /** `host:port` of the Service that clients ask for the master. */
-  readonly sentinelEndpoint: string;
+  /**
+   * `host:port` of the Service that clients ask for the master: one entry, the twin of the EC2 construct's list of
+   * every sentinel.
+   */
+  readonly sentinelEndpoints: string[];
   readonly masterName: string;
   /** The Secret holding the passwords. */
   readonly passwordSecretName: string;
-  /** Spoke's SPOKE_REDIS_URL, in the sentinel form of its Redis guide (`rediss://` with TLS), through the client Service. */
-  readonly spokeRedisUrl: string;
+  /**
+   * The sentinel URL clients find the master by, through the Service (`redis://<master>@<service>/master/<master>`,
+   * `rediss://` with TLS): Spoke's SPOKE_REDIS_URL.
+   */
+  readonly sentinelUrl: string;
 
   private readonly ports: number[];
   private readonly policyBase: { readonly name: string; readonly namespace: string; readonly labels: Record<string, string> };
@@ -143,9 +150,8 @@ export class KubernetesRedisSentinel extends Construct {
     const addressesOf = (w: Workload) => Array.from({ length: n }, (_, i) => `${w.name}-${i}.${w.headless}.${namespace}.svc.${domain}`);
     this.podAddresses = addressesOf(redis);
     this.sentinelAddresses = separate ? addressesOf(sentinels) : this.podAddresses;
-    this.sentinelEndpoint = `${name}-sentinel.${namespace}.svc.${domain}:${config.sentinel.port}`;
-
-    this.spokeRedisUrl = `${config.tls.enabled ? "rediss" : "redis"}://${this.masterName}@${this.sentinelEndpoint}/master/${this.masterName}`;
+    this.sentinelEndpoints = [`${name}-sentinel.${namespace}.svc.${domain}:${config.sentinel.port}`];
+    this.sentinelUrl = renderSentinelUrl({ masterName: this.masterName, sentinels: this.sentinelEndpoints, tls: config.tls.enabled });
 
     if (resolved.generatePasswords) {
       new SecretV1(this, "password", {

@@ -2,7 +2,7 @@ import { App } from "cdktf";
 import { SpecError, type SpecProblem } from "../src";
 import { ENVIRONMENTS, type Environment } from "./environments";
 import { KUBERNETES_ENVIRONMENTS, KubernetesRedisSentinelStack, type KubernetesEnvironment } from "./kubernetes-stack";
-import { RedisSentinelStack } from "./redis-sentinel-stack";
+import { Ec2RedisSentinelStack } from "./ec2-stack";
 
 /** The cdktf app: one stack per environment, named `redis-sentinel-<environment>`. */
 export function buildApp(
@@ -10,7 +10,7 @@ export function buildApp(
   app: App = new App(),
   kubernetes: readonly KubernetesEnvironment[] = KUBERNETES_ENVIRONMENTS,
 ): App {
-  const stacks = environments.map((environment) => new RedisSentinelStack(app, `redis-sentinel-${environment.name}`, environment));
+  const stacks = environments.map((environment) => new Ec2RedisSentinelStack(app, `redis-sentinel-${environment.name}`, environment));
   checkSharedAddresses(environments, stacks);
   for (const environment of kubernetes) {
     new KubernetesRedisSentinelStack(app, `redis-sentinel-${environment.name}`, environment);
@@ -22,7 +22,7 @@ export function buildApp(
  * Two environments in one VPC must not claim one node address: the second stack's network interfaces would fail
  * when it is applied. Throws one SpecError naming every clash.
  */
-function checkSharedAddresses(environments: readonly Environment[], stacks: readonly RedisSentinelStack[]): void {
+function checkSharedAddresses(environments: readonly Environment[], stacks: readonly Ec2RedisSentinelStack[]): void {
   const claimed = new Map<string, string>();
   const problems: SpecProblem[] = [];
   stacks.forEach((stack, e) => {

@@ -39,10 +39,10 @@ export class KubernetesRedisSentinelStack extends TerraformStack {
       configPath: environment.kubeconfig.path,
       configContext: environment.kubeconfig.context,
     });
-    new TerraformOutput(this, "sentinel_service", { value: c.sentinelEndpoint, description: "Ask it for the master" });
+    new TerraformOutput(this, "sentinel_service", { value: c.sentinelEndpoints[0], description: "Ask it for the master" });
     new TerraformOutput(this, "sentinel_master_name", { value: c.masterName });
     new TerraformOutput(this, "password_secret", { value: c.passwordSecretName, description: "Secret holding the passwords" });
-    new TerraformOutput(this, "spoke_redis_url", { value: c.spokeRedisUrl, description: "SPOKE_REDIS_URL" });
+    new TerraformOutput(this, "spoke_redis_url", { value: c.sentinelUrl, description: "SPOKE_REDIS_URL" });
     new TerraformOutput(this, "pod_addresses", { value: c.podAddresses });
   }
 }

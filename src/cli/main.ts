@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { LocalCluster, formatStatus, userDataOfStack } from "../local";
 import { credentialsFromEnv, drill, formatCheck, formatDrill, formatVerdict, parseEndpoints, rotatePassword, verifyCluster } from "../ops";
+import { renderSentinelUrl } from "../render";
 import { DEFAULT_SENTINEL_PORT, parseSpec, SpecError, type RedisSentinelConfig } from "../spec";
 
 const USAGE = `Usage:
@@ -84,7 +85,7 @@ function clusterDir(dir: string | undefined): string {
 
 function connectionHelp(cluster: LocalCluster): string {
   const [first] = cluster.nodes;
-  const sentinels = cluster.nodes.map((n) => `${n.sentinelAddress ?? n.address}:${n.sentinelPort}`).join(",");
+  const sentinels = cluster.nodes.map((n) => `${n.sentinelAddress ?? n.address}:${n.sentinelPort}`);
   const name = cluster.masterName;
   const app = cluster.credentials("app");
   const admin = cluster.credentials("admin");
@@ -96,7 +97,7 @@ function connectionHelp(cluster: LocalCluster): string {
     `Connect (the passwords are in ${path.join(cluster.dir, "secrets")}, readable by you only; redis-cli reads one from REDISCLI_AUTH):`,
     `  REDISCLI_AUTH="$(cat ${secretOf(app.username)})" redis-cli${user(app.username)}${tls} -h ${first.sentinelAddress ?? first.address} -p ${first.sentinelPort} SENTINEL get-master-addr-by-name ${name}`,
     `  REDISCLI_AUTH="$(cat ${secretOf(admin.username)})" redis-cli${user(admin.username)}${tls} -h ${first.address} -p ${first.redisPort} INFO replication`,
-    `  Spoke: SPOKE_REDIS_URL="${app.tls ? "rediss" : "redis"}://${name}@${sentinels}/master/${name}"${app.username ? ` (user ${app.username})` : ""}`,
+    `  Spoke: SPOKE_REDIS_URL="${renderSentinelUrl({ masterName: name, sentinels, tls: app.tls !== undefined })}"${app.username ? ` (user ${app.username})` : ""}`,
     "",
     `Then: npm run redis-ha -- local status --dir ${cluster.dir}`,
     `      npm run redis-ha -- local down --dir ${cluster.dir}`,

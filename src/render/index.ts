@@ -30,3 +30,5 @@ export { renderSentinelConf } from "./sentinel-conf";
 export { BACKUP_UNIT_NAMES, BOOT_UNIT_NAME, renderBackupUnits, renderBootUnit, renderSystemdUnits, VM_BACKUP_SCRIPT } from "./systemd-units";
 export { base64GzipExpression, terraformLiteral, terraformLiteralText, textOfBase64GzipExpression } from "./terraform-text";
 export { renderSsmAgentScript, renderSsmAgentUnit, SSM_AGENT_UNIT_NAME, ssmAgentPackageUrl, VM_SSM_AGENT_SCRIPT, type SsmAgentOptions } from "./ssm-agent";
+export { renderSentinelUrl } from "./sentinel-url";
+export type { SentinelUrlOptions } from "./sentinel-url";

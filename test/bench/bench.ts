@@ -90,7 +90,7 @@ function synthesisAgainstBare(runs = 5) {
   }
 }
 
-/** 1, 10 and 50 EC2 clusters in one app, one RedisSentinelStack each (environments.ts), each count in fresh processes. */
+/** 1, 10 and 50 EC2 clusters in one app, one Ec2RedisSentinelStack each (environments.ts), each count in fresh processes. */
 function synthesisAsEnvironmentsGrow(counts = [1, 10, 50], runs = 3) {
   synthOnce("clusters", "1");
   for (const n of counts) {

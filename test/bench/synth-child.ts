@@ -1,7 +1,7 @@
 // One synthesis for `npm run bench`, in a process of its own so that its peak RSS is its own:
 //   synth-child.ts examples OUTDIR      the example stacks (stacks/app.ts)
 //   synth-child.ts bare COUNTS OUTDIR   the bare cdktf app with the stacks and resource counts in the JSON file COUNTS
-//   synth-child.ts clusters N OUTDIR    N EC2 clusters, one RedisSentinelStack each
+//   synth-child.ts clusters N OUTDIR    N EC2 clusters, one Ec2RedisSentinelStack each
 // Prints one JSON line: { synthMs } (building the constructs and synth(), after every module is loaded), { maxRssKb }.
 import { App } from "cdktf";
 import * as fs from "node:fs";

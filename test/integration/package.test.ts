@@ -83,7 +83,7 @@ const pods = new KubernetesRedisSentinel(k8s, "orders", {
   spec: { ...spec, redis: { memory: { maxmemory: "512mb" } } },
 });
 pods.allowFrom({ podSelector: { "app.kubernetes.io/name": "orders" } });
-new TerraformOutput(k8s, "sentinel_service", { value: pods.sentinelEndpoint });
+new TerraformOutput(k8s, "sentinel_service", { value: pods.sentinelEndpoints[0] });
 
 if (parseSpec({ ...spec, auth: { secrets: { source: "env", prefix: "REDIS_" } } }).sentinel.port !== DEFAULT_SENTINEL_PORT) {
   throw new Error("the spec entry point applies other defaults than the constructs");

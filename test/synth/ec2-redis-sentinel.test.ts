@@ -251,7 +251,7 @@ test("attributes for clients", () => {
     "replication-password": "/redis-sentinel/test/replication-password",
     "sentinel-password": "/redis-sentinel/test/sentinel-password",
   });
-  expect(cluster.spokeRedisUrl).toBe(
+  expect(cluster.sentinelUrl).toBe(
     "redis://spoke-redis@10.20.1.10:26379,10.20.2.10:26379,10.20.3.77:26379/master/spoke-redis",
   );
 });
@@ -298,7 +298,7 @@ test("TLS: the nodes may read the certificate parameters, fetch them at boot, li
     plaintextPort: 7379,
   } as const;
   const { cluster: c, json: j, text: t } = synth({ ...props, spec: { ...props.spec, tls } });
-  expect(c.spokeRedisUrl).toMatch(/^rediss:\/\/spoke-redis@/);
+  expect(c.sentinelUrl).toMatch(/^rediss:\/\/spoke-redis@/);
   const [document] = Object.values(j.data.aws_iam_policy_document).filter(
     (d: any) => d.statement[0].actions[0] === "ssm:GetParameter",
   ) as any[];

@@ -45,7 +45,7 @@ test("pods are known by stable names through a headless Service that publishes t
       spec: { selector: redisLabels, port: [{ name: "sentinel", port: 26379, target_port: "26379" }] },
     }),
   ]);
-  expect(cluster.sentinelEndpoint).toBe("redis-sentinel.spoke.svc.cluster.local:26379");
+  expect(cluster.sentinelEndpoints).toEqual(["redis-sentinel.spoke.svc.cluster.local:26379"]);
 });
 
 test("the ConfigMap holds the rendered files, byte for byte, from the renderer the VMs use", () => {
@@ -213,7 +213,7 @@ test("bad props fail before anything joins the tree", () => {
 test("TLS: the certificates come from tlsSecret, mounted for the boot step only; clients are told rediss://", () => {
   const { cluster: c, json: j } = synth({ ...props, tlsSecret: "redis-tls", spec: { ...props.spec, tls: { enabled: true } } });
   expect(c.config.tls).toMatchObject({ enabled: true, certificates: { source: "directory", path: "/etc/redis-ha-tls" } });
-  expect(c.spokeRedisUrl).toBe("rediss://spoke-redis@redis-sentinel.spoke.svc.cluster.local:26379/master/spoke-redis");
+  expect(c.sentinelUrl).toBe("rediss://spoke-redis@redis-sentinel.spoke.svc.cluster.local:26379/master/spoke-redis");
   const p = (Object.values(j.resource.kubernetes_stateful_set_v1)[0] as any).spec.template.spec;
   expect(p.volume.find((v: any) => v.name === "tls").secret).toEqual({
     secret_name: "redis-tls",

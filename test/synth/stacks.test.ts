@@ -9,16 +9,16 @@ import { parse } from "yaml";
 import { textOfBase64GzipExpression, USER_DATA_LIMIT_BYTES } from "../../src";
 import { buildApp } from "../../stacks/app";
 import { ENVIRONMENTS, type Environment } from "../../stacks/environments";
-import { RedisSentinelStack } from "../../stacks/redis-sentinel-stack";
+import { Ec2RedisSentinelStack } from "../../stacks/ec2-stack";
 
 const app = buildApp(ENVIRONMENTS, Testing.app());
-const stack = (name: string) => app.node.findChild(`redis-sentinel-${name}`) as RedisSentinelStack;
+const stack = (name: string) => app.node.findChild(`redis-sentinel-${name}`) as Ec2RedisSentinelStack;
 const synthesized = (name: string) => JSON.parse(Testing.synth(stack(name) as TerraformStack));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "stacks-test-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 test("one stack per environment", () => {
-  expect(app.node.children.filter((c) => c instanceof RedisSentinelStack).map((s) => s.node.id)).toEqual([
+  expect(app.node.children.filter((c) => c instanceof Ec2RedisSentinelStack).map((s) => s.node.id)).toEqual([
     "redis-sentinel-dev",
     "redis-sentinel-staging",
     "redis-sentinel-prod",

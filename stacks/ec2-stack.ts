@@ -14,7 +14,7 @@ export const REQUIRED_TERRAFORM = { s3: ">= 1.10.0", local: ">= 1.2.0" } as cons
  * its clients need. A bad environment fails `cdktf synth` with every problem, under the environment's name,
  * before any resource is created.
  */
-export class RedisSentinelStack extends TerraformStack {
+export class Ec2RedisSentinelStack extends TerraformStack {
   readonly cluster: Ec2RedisSentinel;
 
   constructor(scope: Construct, id: string, input: Environment) {
@@ -65,6 +65,6 @@ export class RedisSentinelStack extends TerraformStack {
       value: c.passwordParameterNames,
       description: "SSM SecureStrings holding the passwords, by key; Spoke logs in as app with app-password",
     });
-    new TerraformOutput(this, "spoke_redis_url", { value: c.spokeRedisUrl, description: "SPOKE_REDIS_URL" });
+    new TerraformOutput(this, "spoke_redis_url", { value: c.sentinelUrl, description: "SPOKE_REDIS_URL" });
   }
 }
