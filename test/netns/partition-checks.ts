@@ -258,9 +258,9 @@ export interface Settled {
  * One exception is measured instead of counted as a second master: `cutOff`, a master cut off from its replicas
  * before a failover, can take writes again for a moment after the heal. A replica's acknowledgements, queued in its
  * stalled connection, arrive when it is retransmitted, and the old master counts that replica as good for
- * `min-replicas-max-lag`, until the connection closes or the sentinels demote it. The replica's acknowledged offset is the one from before
- * the cut, so such a write is never confirmed by `WAIT 1`: that is checked on every such probe (a confirmed write
- * there is a second master).
+ * `min-replicas-max-lag`, until the connection closes or the sentinels demote it. The replica's acknowledged
+ * offset is the one from before the cut, so such a write is never confirmed by `WAIT 1`: that is checked on every
+ * such probe (a confirmed write there is a second master; a probe that fails took no write).
  */
 export async function healAndSettle(
   nc: NetCluster,
