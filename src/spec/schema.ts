@@ -208,7 +208,12 @@ const redis = z
       .prefault({}),
     memory: z
       .strictObject({
-        /** A Redis size: bytes, or a number with k, kb, m, mb, g or gb. @default DEFAULT_MAXMEMORY ("2gb") */
+        /**
+         * A Redis size: bytes, or a number with k, kb, m, mb, g or gb. The constructs cap the default at
+         * MAXMEMORY_SHARE_OF_MEMORY (0.75) of a node's memory (an EC2 instance type's, where known, or the Redis
+         * container's limit): 1536mb on a t3.small, 768mb under a 1Gi limit.
+         * @default DEFAULT_MAXMEMORY ("2gb")
+         */
         maxmemory: z
           .string({ error: 'must be a size string such as "512mb" or "2gb"' })
           .refine((s) => (parseSize(s) ?? 0) > 0, 'must be a size string above zero such as "512mb" or "2gb"')
