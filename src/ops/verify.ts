@@ -111,7 +111,7 @@ export interface VerifyOptions {
   /** @default DEFAULT_MASTER_NAME ("mymaster") */
   readonly masterName?: string;
   readonly credentials: Credentials;
-  /** Replication lag bound, in seconds. @default 1 */
+  /** Replication lag bound, in seconds. @default DEFAULT_MAX_LAG_SECONDS (1) */
   readonly maxLagSeconds?: number;
   /** Replicas that must be online. @default the most replicas any sentinel knows (down ones included) */
   readonly replicas?: number;
