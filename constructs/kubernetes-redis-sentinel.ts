@@ -59,7 +59,7 @@ export const POD_WEBHOOK_URL_FILE = "/etc/redis-ha-webhook/webhook-url";
 export interface KubernetesMonitoring extends KubernetesMonitoringInput {
   /**
    * Options of the alert rules, such as the `selector` matching the job your PodMonitor or scrape config gives the
-   * exporters. @default alertRuleGroups' defaults (selector `job="redis-ha"`)
+   * exporters. @default alertRuleGroups' defaults, such as the selector DEFAULT_ALERT_SELECTOR (`job="redis-ha"`)
    */
   readonly alertRules?: AlertRulesOptions;
 }

@@ -15,7 +15,7 @@ import { clusterFromUserData } from "./user-data";
 export interface LocalUpOptions {
   /** Directory for every node's files. @default a new directory under the system's temporary directory */
   readonly dir?: string;
-  /** First loopback address; node i gets the i-th address after it. @default "127.0.0.11" */
+  /** First loopback address; node i gets the i-th address after it. @default LOCAL_FIRST_ADDRESS ("127.0.0.11") */
   readonly firstAddress?: string;
   /** Run each node's Sentinel on an address of its own: the node's address + 10 (127.0.0.21, ...). @default false */
   readonly separateSentinels?: boolean;

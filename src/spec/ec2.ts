@@ -151,7 +151,10 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
       const network = `${ipaddr.IPv4.networkAddressFromCIDR(v).toString()}/${ipaddr.IPv4.parseCIDR(v)[1]}`;
       return network === v ? undefined : `has host bits set. Did you mean "${network}"? A node's own address goes in privateIp`;
     }).optional(),
-    /** Fixed private address of the node; a replaced instance keeps it. @default host 10 (then 11, ...) of subnetCidr */
+    /**
+     * Fixed private address of the node; a replaced instance keeps it.
+     * @default host FIRST_DERIVED_HOST (10) of subnetCidr, then 11, ... for the next nodes in that subnet
+     */
     privateIp: z
       .string()
       .refine((v) => !isUnresolved(v), "must be a literal address: every node's configs are rendered at synth time")
@@ -181,7 +184,7 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
       /**
        * A Nitro instance type; Graviton types (such as t4g.small) get the arm64 image. Changing it on a deployed
        * cluster changes no instance: a node takes the new type when it is replaced (see the README).
-       * @default "t3.small"
+       * @default DEFAULT_INSTANCE_TYPE ("t3.small")
        */
       instanceType: z
         .string()
@@ -191,14 +194,14 @@ export function ec2PlacementSchema(nodeCount: number, isUnresolved: (value: stri
           "is a Xen instance type (a previous generation): the data volume would not appear as /dev/sdf. Use a Nitro type, such as t3.small, m6i.large or t4g.small",
         )
         .default(DEFAULT_INSTANCE_TYPE),
-      /** @default 8 */
+      /** @default DEFAULT_ROOT_VOLUME_GIB (8) */
       rootVolumeGiB: z
         .number()
         .int()
         .min(8, "must be at least 8 GiB")
         .max(MAX_VOLUME_GIB, `must be at most ${MAX_VOLUME_GIB} GiB (16 TiB), the largest gp3 volume`)
         .default(DEFAULT_ROOT_VOLUME_GIB),
-      /** @default 10 */
+      /** @default DEFAULT_DATA_VOLUME_GIB (10) */
       dataVolumeGiB: z
         .number()
         .int()

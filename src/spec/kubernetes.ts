@@ -78,7 +78,7 @@ export interface KubernetesPropsInput {
    * pods' DNS names. Required when `spec.tls.enabled`.
    */
   readonly tlsSecret?: string;
-  /** @default "redis:7.2" */
+  /** @default DEFAULT_REDIS_IMAGE ("redis:7.2") */
   readonly image?: string;
   /** Size of each pod's data volume. @default "10Gi" */
   readonly storageSize?: string;
@@ -86,7 +86,7 @@ export interface KubernetesPropsInput {
   readonly storageClassName?: string;
   /**
    * Requests and limits of the Redis container. @default 100m CPU and 256Mi requested (at most the memory limit),
-   * 1Gi memory limit
+   * a memory limit of DEFAULT_MEMORY_LIMIT ("1Gi")
    */
   readonly resources?: { readonly requests?: Record<string, string>; readonly limits?: Record<string, string> };
   /** Client pods allowed in by the network policy. @default none (add with allowFrom) */

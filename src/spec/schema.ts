@@ -79,7 +79,10 @@ const secretStore = (field: string, examples: string) =>
 
 const topology = z
   .strictObject({
-    /** Nodes in the cluster, each running one Redis server and one Sentinel. Odd, at least 3. @default 3 */
+    /**
+     * Nodes in the cluster, each running one Redis server and one Sentinel. Odd, at least 3.
+     * @default DEFAULT_NODE_COUNT (3)
+     */
     nodeCount: int("nodeCount")
       .min(3, "a Sentinel cluster needs at least 3 nodes so that a majority survives one failure. Use 3, 5 or 7")
       .max(MAX_NODE_COUNT, `at most ${MAX_NODE_COUNT} nodes are supported. Use 3, 5 or 7`)
@@ -90,14 +93,14 @@ const topology = z
       .default(DEFAULT_NODE_COUNT),
     /** Zero-based index of the node that starts as master. @default 0 */
     initialMaster: int("initialMaster").min(0, "must be a node index from 0").default(0),
-    /** Name the sentinels monitor the master under. @default "mymaster" */
+    /** Name the sentinels monitor the master under. @default DEFAULT_MASTER_NAME ("mymaster") */
     masterName: z
       .string()
       .regex(/^[A-Za-z0-9._-]{1,64}$/, "use 1 to 64 letters, digits, '.', '_' or '-', such as spoke-redis")
       .default(DEFAULT_MASTER_NAME),
     /**
      * `replica-priority` per node, one entry per node. Lower is promoted first; 0 means never promoted.
-     * @default 100 on every node
+     * @default DEFAULT_REPLICA_PRIORITY (100) on every node
      */
     replicaPriority: z.array(int("replicaPriority").min(0, "must be 0 (never promoted) or more")).optional(),
   })
@@ -105,17 +108,17 @@ const topology = z
 
 const sentinel = z
   .strictObject({
-    /** Sentinel port. @default 26379 */
+    /** Sentinel port. @default DEFAULT_SENTINEL_PORT (26379) */
     port: port("port").default(DEFAULT_SENTINEL_PORT),
     /** Sentinels that must agree the master is down. At least a majority of the nodes. @default majority */
     quorum: int("quorum").min(1, "must be at least 1: a majority of the sentinels").optional(),
-    /** @default 5000 */
+    /** @default DEFAULT_DOWN_AFTER_MILLISECONDS (5000) */
     downAfterMilliseconds: int("downAfterMilliseconds")
       .min(100, "must be at least 100 ms; 5000 is the usual value")
       .default(DEFAULT_DOWN_AFTER_MILLISECONDS),
-    /** Must be greater than downAfterMilliseconds. @default 10000 */
+    /** Must be greater than downAfterMilliseconds. @default DEFAULT_FAILOVER_TIMEOUT_MILLISECONDS (10000) */
     failoverTimeout: int("failoverTimeout").min(1, "must be positive").default(DEFAULT_FAILOVER_TIMEOUT_MILLISECONDS),
-    /** @default 1 */
+    /** @default DEFAULT_PARALLEL_SYNCS (1) */
     parallelSyncs: int("parallelSyncs").min(1, "must be at least 1").default(DEFAULT_PARALLEL_SYNCS),
     /** Script Sentinel runs on every warning-level event (`sentinel notification-script`). */
     notificationScript: absolutePath("notificationScript").optional(),
@@ -145,7 +148,7 @@ const bindAddress = z
 
 const redis = z
   .strictObject({
-    /** Redis port. @default 6379 */
+    /** Redis port. @default DEFAULT_REDIS_PORT (6379) */
     port: port("port").default(DEFAULT_REDIS_PORT),
     /** Addresses bound besides the node's own address, which is always bound. @default [] */
     extraBindAddresses: z.array(bindAddress).default([]),
@@ -153,7 +156,10 @@ const redis = z
     protectedMode: z.boolean().default(true),
     persistence: z
       .strictObject({
-        /** RDB snapshot rules (`save <seconds> <changes>`); an empty list turns snapshots off. @default 900/1, 300/10, 60/10000 */
+        /**
+         * RDB snapshot rules (`save <seconds> <changes>`); an empty list turns snapshots off.
+         * @default DEFAULT_SAVE_RULES (900/1, 300/10, 60/10000)
+         */
         save: z
           .array(
             z.strictObject({
@@ -185,21 +191,29 @@ const redis = z
         disklessSync: z.boolean().default(false),
         /** Seconds. @default 5 */
         disklessSyncDelay: int("disklessSyncDelay").min(0, "must be 0 or more seconds").default(5),
-        /** Seconds (`repl-ping-replica-period`). @default 2 */
+        /** Seconds (`repl-ping-replica-period`). @default DEFAULT_PING_REPLICA_PERIOD (2) */
         pingReplicaPeriod: int("pingReplicaPeriod").min(1, "must be at least 1 second").default(DEFAULT_PING_REPLICA_PERIOD),
-        /** Seconds (`repl-timeout`); must be greater than pingReplicaPeriod. @default 10 */
+        /** Seconds (`repl-timeout`); must be greater than pingReplicaPeriod. @default DEFAULT_REPL_TIMEOUT (10) */
         timeout: int("timeout").min(1, "must be at least 1 second").default(DEFAULT_REPL_TIMEOUT),
-        /** 0 turns the check off. @default 1 */
+        /** 0 turns the check off. @default DEFAULT_MIN_REPLICAS_TO_WRITE (1) */
         minReplicasToWrite: int("minReplicasToWrite")
           .min(0, "must be 0 (off) or more")
           .default(DEFAULT_MIN_REPLICAS_TO_WRITE),
-        /** Seconds; below sentinel.downAfterMilliseconds while minReplicasToWrite is above 0. @default 2 */
+        /**
+         * Seconds; below sentinel.downAfterMilliseconds while minReplicasToWrite is above 0.
+         * @default DEFAULT_MIN_REPLICAS_MAX_LAG (2)
+         */
         minReplicasMaxLag: int("minReplicasMaxLag").min(1, "must be at least 1 second").default(DEFAULT_MIN_REPLICAS_MAX_LAG),
       })
       .prefault({}),
     memory: z
       .strictObject({
-        /** A Redis size: bytes, or a number with k, kb, m, mb, g or gb. @default "2gb" */
+        /**
+         * A Redis size: bytes, or a number with k, kb, m, mb, g or gb. The constructs cap the default at
+         * MAXMEMORY_SHARE_OF_MEMORY (0.75) of a node's memory (an EC2 instance type's, where known, or the Redis
+         * container's limit): 1536mb on a t3.small, 768mb under a 1Gi limit.
+         * @default DEFAULT_MAXMEMORY ("2gb")
+         */
         maxmemory: z
           .string({ error: 'must be a size string such as "512mb" or "2gb"' })
           .refine((s) => (parseSize(s) ?? 0) > 0, 'must be a size string above zero such as "512mb" or "2gb"')
@@ -207,7 +221,7 @@ const redis = z
           .refine((s) => !((parseSize(s) ?? 0) > 0 && parseSize(s)! < 2 ** 20), 'is below 1mb, surely a mistake (Redis says so too): give a size such as "512mb" or "2gb"')
           .refine((s) => (parseSize(s) ?? 0) < 2 ** 63, "is larger than Redis can hold (64 bits): give a size such as \"64gb\"")
           .default(DEFAULT_MAXMEMORY),
-        /** @default "allkeys-lru" */
+        /** @default DEFAULT_MAXMEMORY_POLICY ("allkeys-lru") */
         policy: z
           .enum(evictionPolicies, { error: `must be one of ${evictionPolicies.join(", ")}` })
           .default(DEFAULT_MAXMEMORY_POLICY),
@@ -289,7 +303,10 @@ const aclUser = z.strictObject({
       (name) => !(RESERVED_USER_NAMES as readonly string[]).includes(name),
       `is kept for the cluster's own users (${RESERVED_USER_NAMES.join(", ")}). Choose another name, such as app`,
     ),
-  /** ACL rules: commands, categories, key and channel patterns, without passwords. @default DEFAULT_APP_USER_RULES */
+  /**
+   * ACL rules: commands, categories, key and channel patterns, without passwords.
+   * @default DEFAULT_APP_USER_RULES ("~* &* +@all -@admin -@dangerous +info")
+   */
   rules: z
     .string()
     .refine(
@@ -314,7 +331,7 @@ const acl = z
      * @default true
      */
     enabled: z.boolean().default(true),
-    /** Application users. @default one user, "app", with DEFAULT_APP_USER_RULES */
+    /** Application users. @default one user, DEFAULT_APP_USER ("app"), with DEFAULT_APP_USER_RULES */
     users: z.array(aclUser).optional(),
   })
   .prefault({});
