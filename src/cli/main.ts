@@ -17,8 +17,7 @@ const USAGE = `Usage:
 
   up      boots the rendered nodes of a spec (default: 3 nodes, every default) as real redis-server and
           redis-sentinel processes on loopback addresses, and returns once the cluster is healthy
-  status  prints roles, replication links, each sentinel's view and SENTINEL CKQUORUM; exits 1 if unhealthy by the
-          checks of verify (every node's server asked too)
+  status  prints roles, replication links, each sentinel's view and SENTINEL CKQUORUM; exits 1 if unhealthy
   down    stops exactly the processes that up started, by PID
 
   --dir DIR      the cluster's files (default for up: a new directory, printed; for status and down: the last up)

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type Redis from "ioredis";
-import { fieldsOf, parseInfo } from "./info";
+import { fieldsOf, parseInfo } from "../local/client";
 import { DEFAULT_MASTER_NAME } from "../spec";
 import {
   closeClient,

@@ -1,5 +1,5 @@
 import type Redis from "ioredis";
-import { fieldsOf } from "./info";
+import { fieldsOf } from "../local/client";
 import { formatEndpoint, messageOf, withConnection, type Auth, type Credentials, type Endpoint } from "./connect";
 
 /**
