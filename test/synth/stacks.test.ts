@@ -194,11 +194,17 @@ describe("the synth commands write cdk.tf.json for every stack", () => {
   test.each([
     ["npm run synth", (outdir: string) => spawnSync(bin("tsx"), ["stacks/main.ts"], { cwd: root, encoding: "utf8", env: { ...env, CDKTF_OUTDIR: outdir } })],
     ["cdktf synth", (outdir: string) => spawnSync(bin("cdktf"), ["synth", "--output", outdir], { cwd: root, encoding: "utf8", env })],
-  ])("%s", (_, run) => {
+  ])("%s", (command, run) => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), "synth-"));
     try {
       const result = run(outdir);
       expect(result.status).toBe(0);
+      // npm run synth says what it wrote, a line per stack.
+      if (command === "npm run synth") {
+        for (const stack of ["redis-sentinel-dev", "redis-sentinel-staging", "redis-sentinel-prod", "redis-sentinel-k8s-dev"]) {
+          expect(result.stdout).toMatch(new RegExp(`^wrote \\S*${stack}/cdk\\.tf\\.json: \\d+ resources$`, "m"));
+        }
+      }
       for (const name of ["dev", "staging", "prod"]) {
         const file = path.join(outdir, "stacks", `redis-sentinel-${name}`, "cdk.tf.json");
         expect(Object.keys(JSON.parse(fs.readFileSync(file, "utf8")).resource.aws_instance)).toHaveLength(3);
