@@ -1,5 +1,5 @@
 import { MAXMEMORY_SHARE_OF_MEMORY } from "./defaults";
-import { describeValue, nestedPropProblems, parseSpec, prefixProblem, SpecError, TOKEN_AT_SYNTH, withoutTokens, type SpecProblem } from "./parse";
+import { describeValue, nestedPropProblems, parseSpec, prefixProblem, unknownPropsProblem, SpecError, TOKEN_AT_SYNTH, withoutTokens, type SpecProblem } from "./parse";
 import type { RedisSentinelConfig, RedisSentinelSpec } from "./schema";
 import { maxmemoryProblem, withDefaultMaxmemory } from "./size";
 import { isObject } from "./values";
@@ -230,14 +230,8 @@ function checkLiterals(
   problems: SpecProblem[],
   add: (path: string, value: unknown, message: string) => void,
 ): RedisSentinelConfig {
-  const unknown = Object.keys(props).filter((key) => !PROP_NAMES.has(key));
-  if (unknown.length > 0) {
-    problems.push({
-      path: unknown.join(", "),
-      value: "(present)",
-      message: `unknown prop${unknown.length === 1 ? "" : "s"}. Check the spelling; the props are listed on KubernetesRedisSentinelProps`,
-    });
-  }
+  const unknown = unknownPropsProblem(props, PROP_NAMES, "", "the props are listed on KubernetesRedisSentinelProps");
+  if (unknown) problems.push(unknown);
   if (typeof props.namespace !== "string" || !DNS_LABEL.test(props.namespace)) {
     add("namespace", props.namespace, "must be a namespace name: up to 63 lower-case letters, digits and '-', such as spoke");
   }

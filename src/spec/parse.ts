@@ -78,16 +78,25 @@ export function nestedPropProblems(props: object, nested: Readonly<Record<string
       problems.push({ path: prop, value: describeValue(value), message: `must be an object such as ${example}, or left out` });
       continue;
     }
-    const unknown = Object.keys(value).filter((key) => !keys.includes(key));
-    if (unknown.length > 0) {
-      problems.push({
-        path: unknown.map((key) => `${prop}.${key}`).join(", "),
-        value: "(present)",
-        message: `unknown prop${unknown.length === 1 ? "" : "s"}. Check the spelling; ${prop} takes ${keys.join(", ")}`,
-      });
-    }
+    const unknown = unknownPropsProblem(value, keys, `${prop}.`, `${prop} takes ${keys.join(", ")}`);
+    if (unknown) problems.push(unknown);
   }
   return problems;
+}
+
+/**
+ * The keys of `props` that are not `known` (a typo), as one problem with their paths under `prefix`, and `where`
+ * the props are listed; undefined when every key is known.
+ */
+export function unknownPropsProblem(props: object, known: Iterable<string>, prefix: string, where: string): SpecProblem | undefined {
+  const names = new Set(known);
+  const unknown = Object.keys(props).filter((key) => !names.has(key));
+  if (unknown.length === 0) return undefined;
+  return {
+    path: unknown.map((key) => `${prefix}${key}`).join(", "),
+    value: "(present)",
+    message: `unknown prop${unknown.length === 1 ? "" : "s"}. Check the spelling; ${where}`,
+  };
 }
 
 /** Zod's issues as problems; `pathPrefix` (such as `spec.`) names where the parsed value sits in the caller's input. */
